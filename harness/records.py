@@ -39,7 +39,9 @@ class GenerationRequest(BaseModel):
     The request's seed is base seed + first_index. Attempt first_index + j records seed + j;
     backends that seed each sample (simulated) use exactly that, while vLLM and OpenAI servers
     seed the request's n samples together from `seed`, so a rerun reproduces whole requests.
-    Exactly one of prompt (completion API) and messages (chat API) is set.
+    Exactly one of prompt (completion API) and messages (chat API) is set. `tools` (OpenAI
+    function schemas, chat only) lets the model answer with tool calls; messages may then hold
+    assistant turns with `tool_calls` and `role: tool` results, hence values other than strings.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,17 +51,30 @@ class GenerationRequest(BaseModel):
     n: int = Field(ge=1)
     seed: int
     prompt: str | None = None
-    messages: tuple[dict[str, str], ...] | None = None
+    messages: tuple[dict[str, Any], ...] | None = None
     params: SamplingParams = SamplingParams()
+    tools: tuple[dict[str, Any], ...] | None = None
+
+
+class ToolCall(BaseModel):
+    """One function call as the server sent it; `arguments` stays the raw text (it may not be valid JSON)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
 
 
 class Completion(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     text: str
+    tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str | None = None
     prompt_tokens: int = 0  # size of the request's prompt (shared by its n samples)
     completion_tokens: int = 0
+    score: float | None = None  # a reward model's score, where the samples came with one (imported)
 
 
 class GenerationResult(BaseModel):
@@ -88,6 +103,7 @@ class Attempt(BaseModel):
     error: str | None = None
     candidate_key: str | None = None  # None: nothing could be extracted
     latency_s: float = 0.0
+    score: float | None = None  # reward-model score of the output, when one came with it
 
 
 class Candidate(BaseModel):

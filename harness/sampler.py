@@ -74,7 +74,7 @@ def attempts_from_result(
             # The n samples of a request share one prompt, processed (and billed) once: charge it to the first.
             text=completion.text, finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens if j == 0 else 0,
             completion_tokens=completion.completion_tokens, latency_s=result.latency_s,
-            candidate_key=candidate.key if candidate else None,
+            candidate_key=candidate.key if candidate else None, score=completion.score,
         ))
     return attempts, candidates
 

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     problem_id TEXT NOT NULL, idx INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
     text TEXT NOT NULL, finish_reason TEXT, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, error TEXT, candidate_key TEXT, latency_s REAL NOT NULL,
+    score REAL,
     PRIMARY KEY (problem_id, idx));
 CREATE TABLE IF NOT EXISTS candidates (
     problem_id TEXT NOT NULL, key TEXT NOT NULL, content TEXT NOT NULL,
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS verdicts (
     version TEXT NOT NULL, status TEXT NOT NULL, evidence TEXT NOT NULL, duration_s REAL NOT NULL,
     PRIMARY KEY (problem_id, candidate_key, verifier, version));
 """
+
+# Named, not `*`: the row layout must not depend on whether the table was made fresh or migrated.
+_ATTEMPT_COLUMNS = ("problem_id, idx, seed, status, text, finish_reason, prompt_tokens, completion_tokens, "
+                    "error, candidate_key, latency_s, score")
 
 STORE_FILE = "run.sqlite"
 
@@ -44,6 +49,13 @@ class RunStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring stores made by older versions up to SCHEMA (columns added since, all nullable)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
+        if "score" not in columns:
+            self.db.execute("ALTER TABLE attempts ADD COLUMN score REAL")
 
     def close(self) -> None:
         self.db.close()
@@ -81,13 +93,13 @@ class RunStore:
         """One transaction: all of these attempts become durable together, or none does."""
         attempt_rows = [
             (a.problem_id, a.index, a.seed, a.status.value, a.text, a.finish_reason, a.prompt_tokens,
-             a.completion_tokens, a.error, a.candidate_key, a.latency_s)
+             a.completion_tokens, a.error, a.candidate_key, a.latency_s, a.score)
             for a in attempts
         ]
         candidate_rows = [(c.problem_id, c.key, c.content) for c in candidates]
         with self._tx():
             self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?, ?, ?)", candidate_rows)
-            self.db.executemany("INSERT INTO attempts VALUES (?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
+            self.db.executemany(f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
 
     def delete_error_attempts(self) -> int:
         """Forget attempts the backend failed on, so that a resumed run samples them again."""
@@ -95,12 +107,12 @@ class RunStore:
             return self.db.execute("DELETE FROM attempts WHERE status = ?", (AttemptStatus.ERROR.value,)).rowcount
 
     def attempts(self) -> Iterator[Attempt]:
-        rows = self.db.execute("SELECT * FROM attempts ORDER BY problem_id, idx")
+        rows = self.db.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY problem_id, idx")
         for r in rows:
             yield Attempt(
                 problem_id=r[0], index=r[1], seed=r[2], status=AttemptStatus(r[3]), text=r[4],
                 finish_reason=r[5], prompt_tokens=r[6], completion_tokens=r[7], error=r[8],
-                candidate_key=r[9], latency_s=r[10],
+                candidate_key=r[9], latency_s=r[10], score=r[11],
             )
 
     def count_attempts(self) -> int:

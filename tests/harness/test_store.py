@@ -51,3 +51,30 @@ def test_store_reopens_with_wal(tmp_path):
     store = RunStore(tmp_path)
     assert store.get_meta("k") == "v"
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_scores_round_trip_and_stay_null_when_absent(tmp_path):
+    store = RunStore(tmp_path)
+    scored = attempt("a", 0).model_copy(update={"score": -0.25})
+    store.add_attempts([scored, attempt("a", 1)], [Candidate(problem_id="a", key="1", content="1")])
+    assert [a.score for a in store.attempts()] == [-0.25, None]
+
+
+def test_a_store_from_before_scores_is_migrated_and_keeps_its_attempts(tmp_path):
+    # The attempts table as older versions made it: no score column.
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    db.execute("""CREATE TABLE attempts (
+        problem_id TEXT NOT NULL, idx INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+        text TEXT NOT NULL, finish_reason TEXT, prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, error TEXT, candidate_key TEXT, latency_s REAL NOT NULL,
+        PRIMARY KEY (problem_id, idx))""")
+    db.execute("INSERT INTO attempts VALUES ('a', 0, 0, 'ok', 'old', NULL, 3, 4, NULL, '1', 0.5)")
+    db.commit()
+    db.close()
+    store = RunStore(tmp_path)
+    store.add_attempts([attempt("a", 1).model_copy(update={"score": 0.5})], [])
+    old, new = store.attempts()
+    assert (old.text, old.prompt_tokens, old.completion_tokens, old.score) == ("old", 3, 4, None)
+    assert (new.index, new.score) == (1, 0.5)
+    store.close()
+    RunStore(tmp_path).close()  # opening a migrated store again changes nothing
