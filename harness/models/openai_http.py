@@ -11,6 +11,7 @@ losing it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
@@ -22,7 +23,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from harness.concurrency import bounded_as_completed
 from harness.config import ConfigError, OpenAIModelConfig
-from harness.records import Completion, GenerationRequest, GenerationResult
+from harness.records import Completion, GenerationRequest, GenerationResult, ToolCall
 
 if TYPE_CHECKING:
     from harness.config import RunConfig
@@ -121,6 +122,32 @@ def _choice_text(choice: dict[str, Any], chat: bool) -> str:
     return text
 
 
+def _choice_tool_calls(choice: dict[str, Any], chat: bool) -> tuple[ToolCall, ...]:
+    """The message's tool calls, kept even when odd: what the model meant is the agent's to judge.
+
+    An entry that is not a well-formed call becomes a ToolCall without a name holding the raw
+    entry, so the agent can answer it with format feedback instead of the run failing.
+    """
+    message = choice.get("message") if chat else None
+    raw = message.get("tool_calls") if isinstance(message, dict) else None
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raw = [raw]
+    return tuple(_tool_call(entry) for entry in raw)
+
+
+def _tool_call(entry: Any) -> ToolCall:
+    function = entry.get("function") if isinstance(entry, dict) else None
+    if not isinstance(function, dict):
+        return ToolCall(arguments=json.dumps(entry, default=str))
+    call_id, name, arguments = entry.get("id"), function.get("name"), function.get("arguments")
+    if not isinstance(arguments, str):  # some servers send the arguments as an object
+        arguments = "" if arguments is None else json.dumps(arguments, default=str)
+    return ToolCall(id=call_id if isinstance(call_id, str) else "", name=name if isinstance(name, str) else "",
+                    arguments=arguments)
+
+
 def _sorted_choices(body: Any, n: int) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         raise AttemptError("malformed response: no 'choices' list", retryable=True)
@@ -143,22 +170,26 @@ def parse_completions(body: Any, n: int, chat: bool, prompt_text: str) -> list[C
     """The n completions in a response body, with usage split across them."""
     choices = _sorted_choices(body, n)
     texts = [_choice_text(c, chat) for c in choices]
+    calls = [_choice_tool_calls(c, chat) for c in choices]
+    # What each choice generated: its text and its calls' names and arguments.
+    lengths = [len(t) + sum(len(call.name) + len(call.arguments) for call in cs) for t, cs in zip(texts, calls)]
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     prompt_tokens = _int_or(usage.get("prompt_tokens"), _estimate_tokens(prompt_text))
     total = usage.get("completion_tokens")
     if isinstance(total, int) and not isinstance(total, bool):
         # usage.completion_tokens counts all n samples together.
-        per_choice = split_by_length(total, [len(t) for t in texts])
+        per_choice = split_by_length(total, lengths)
     else:
-        per_choice = [_estimate_tokens(t) for t in texts]
+        per_choice = [length // 4 for length in lengths]
     return [
         Completion(
             text=text,
+            tool_calls=tool_calls,
             finish_reason=c.get("finish_reason") if isinstance(c.get("finish_reason"), str) else None,
             prompt_tokens=prompt_tokens,
             completion_tokens=tokens,
         )
-        for c, text, tokens in zip(choices, texts, per_choice)
+        for c, text, tool_calls, tokens in zip(choices, texts, calls, per_choice)
     ]
 
 
@@ -249,9 +280,14 @@ class OpenAIBackend:
             messages = list(request.messages) if request.messages is not None else [{"role": "user", "content": request.prompt}]
             body["messages"] = messages
             prompt_text = "".join(str(m.get("content") or "") for m in messages)
+            if request.tools:
+                body["tools"] = list(request.tools)
+                prompt_text += json.dumps(body["tools"])  # the schemas are part of the prompt the server bills
         else:
             if request.prompt is None:
                 raise AttemptError("invalid request: the completions API needs a prompt, got chat messages", retryable=False)
+            if request.tools:
+                raise AttemptError("invalid request: tools need the chat API (model.api: chat)", retryable=False)
             body["prompt"] = prompt_text = request.prompt
         params = request.params
         body.update(n=request.n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens)

@@ -12,6 +12,12 @@ text `reply_text(K, S, i)`, so tests can predict every output. The key of a requ
 its `prompt`, or the content of its last chat message. Choices come back in reverse
 index order on purpose, so clients must sort by `index`.
 
+Tool calls: `FakeOpenAIServer(tool_replies=fn)` makes a chat request that carries `tools`
+answer choice i with the raw `tool_calls` entries `fn(key, seed, i)` (None: a plain text
+reply). Entries are sent as given, so a test can send garbage; `tool_call(...)` builds a
+well-formed one. Like real servers, the fake rejects (400) malformed `tools` and `tool`
+messages that answer no earlier assistant tool call.
+
 Faults for a key apply to its calls in order: [Fault.http(429, times=2), Fault.drop()]
 makes calls 1-2 answer 429, call 3 drop the connection, and later calls succeed.
 A fault with times=None applies to every remaining call.
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -93,6 +99,15 @@ def reply_text(key: str, seed: int | None, index: int) -> str:
     return f"echo:{key}|seed:{seed}|choice:{index}|" + "z" * (3 * index)
 
 
+ToolReplies = Callable[[str, "int | None", int], "list[Any] | None"]
+
+
+def tool_call(name: str, arguments: str | dict[str, Any], call_id: str = "call_0") -> dict[str, Any]:
+    """A well-formed tool_calls entry; a str `arguments` is sent as is (it may be invalid JSON)."""
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+
+
 def prompt_tokens(prompt_text: str) -> int:
     """The server's usage.prompt_tokens for a prompt (all chat message contents concatenated)."""
     return len(prompt_text) // 4 + 1
@@ -115,8 +130,9 @@ def request_key(body: Any) -> str | None:
 
 
 class FakeOpenAIServer:
-    def __init__(self, *, latency_s: float = 0.0) -> None:
+    def __init__(self, *, latency_s: float = 0.0, tool_replies: ToolReplies | None = None) -> None:
         self.latency_s = latency_s  # every successful answer waits this long (to overlap calls)
+        self.tool_replies = tool_replies
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -251,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             return self._send_raw(200, b'{"choices": [ this is not json')
         fake._pause(fault.delay_s if fault is not None and kind == "sleep" else fake.latency_s)
-        return self._send_json(200, _answer(body, chat, kind))
+        return self._send_json(200, _answer(body, chat, kind, fake.tool_replies))
 
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(payload).encode(), headers)
@@ -278,14 +294,45 @@ def _validate_body(body: Any, chat: bool) -> str | None:
         return "prompt is required for completions"
     if not isinstance(body.get("n", 1), int) or body.get("n", 1) < 1:
         return "n must be a positive integer"
+    if "tools" in body and not chat:
+        return "tools are only accepted by chat completions"
+    if not chat:
+        return None
+    return (_validate_tools(body["tools"]) if "tools" in body else None) or _validate_tool_messages(body["messages"])
+
+
+def _validate_tools(tools: Any) -> str | None:
+    if not isinstance(tools, list) or not tools:
+        return "tools must be a non-empty list"
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(function, dict) \
+                or not isinstance(function.get("name"), str) or not isinstance(function.get("parameters", {}), dict):
+            return f"invalid tool definition: {json.dumps(tool)[:200]}"
     return None
 
 
-def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None) -> dict[str, Any]:
+def _validate_tool_messages(messages: list[Any]) -> str | None:
+    """Every `tool` message must answer a call of an earlier assistant message, by its id."""
+    open_ids: set[str] = set()
+    for message in messages:
+        if not isinstance(message, dict):
+            return "a message is not an object"
+        if message.get("role") == "assistant":
+            open_ids = {c.get("id") for c in message.get("tool_calls") or [] if isinstance(c, dict)}
+        elif message.get("role") == "tool":
+            if message.get("tool_call_id") not in open_ids:
+                return f"a tool message answers no earlier tool call (tool_call_id {message.get('tool_call_id')!r})"
+            open_ids.discard(message["tool_call_id"])
+    return None
+
+
+def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None, tool_replies: ToolReplies | None = None) -> dict[str, Any]:
     key = request_key(body) or ""
     n = body.get("n", 1)
-    texts = [reply_text(key, body.get("seed"), i) for i in range(n)]
-    choices = [_choice(i, None if kind == "null_content" else t, chat) for i, t in enumerate(texts)]
+    calls = [tool_replies(key, body.get("seed"), i) if tool_replies and chat and body.get("tools") else None for i in range(n)]
+    texts = [reply_text(key, body.get("seed"), i) if calls[i] is None else "" for i in range(n)]
+    choices = [_choice(i, None if kind == "null_content" or calls[i] is not None else t, chat, calls[i]) for i, t in enumerate(texts)]
     choices.reverse()  # out of order on purpose: clients must sort by index
     if kind == "few_choices":
         choices = choices[1:]
@@ -294,13 +341,16 @@ def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None) -> dict[st
         answer["choices"] = choices
     if kind != "no_usage":
         prompt = "".join(str(m.get("content") or "") for m in body["messages"]) if chat else body["prompt"]
-        sent = [""] * n if kind == "null_content" else texts
+        sent = [""] * n if kind == "null_content" else [t + json.dumps(c) if c else t for t, c in zip(texts, calls)]
         p, c = prompt_tokens(prompt), completion_tokens(sent)
         answer["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
     return answer
 
 
-def _choice(index: int, text: str | None, chat: bool) -> dict[str, Any]:
+def _choice(index: int, text: str | None, chat: bool, tool_calls: list[Any] | None = None) -> dict[str, Any]:
+    if chat and tool_calls is not None:
+        message = {"role": "assistant", "content": text, "tool_calls": tool_calls}
+        return {"index": index, "message": message, "finish_reason": "tool_calls"}
     if chat:
         return {"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
     return {"index": index, "text": text, "finish_reason": "stop"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the fake server sits next to this file (no tests/__init__.py)
 
-from fake_openai_server import FakeOpenAIServer, Fault, completion_tokens, prompt_tokens, reply_text  # noqa: E402
+from fake_openai_server import FakeOpenAIServer, Fault, completion_tokens, prompt_tokens, reply_text, tool_call  # noqa: E402
 
 from harness.config import ConfigError, OpenAIModelConfig, config_from_dict  # noqa: E402
 from harness.models.base import ModelBackend  # noqa: E402
@@ -119,6 +120,54 @@ def test_chat_wraps_a_bare_prompt_as_one_user_message(server: FakeOpenAIServer) 
     assert call.body["messages"] == [{"role": "user", "content": "plain prompt"}]
     assert "seed" not in call.body  # send_seed=False
     assert result.completions[0].text == reply_text("plain prompt", None, 0)
+
+
+TOOLS = ({"type": "function", "function": {"name": "view", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}},)
+
+
+def test_tools_are_sent_and_tool_calls_parsed_garbage_included() -> None:
+    replies = {
+        0: [tool_call("view", {"path": "a.py"}, "c1"), tool_call("view", '{"path": "b.py"', "c2")],  # 2nd: invalid JSON
+        1: [{"id": "c3", "type": "function", "function": {"name": "view", "arguments": {"path": "c.py"}}},  # an object
+            "not a call", {"id": 5, "function": {"name": None}}],
+    }
+    with FakeOpenAIServer(tool_replies=lambda key, seed, i: replies[i]) as server:
+        server.start()
+        request = make_request("use a tool", n=2, chat=True).model_copy(update={"tools": TOOLS})
+        [result] = run_all(make_backend(server.base_url, api="chat"), [request])
+    assert result.error is None, result.error
+    [call] = server.requests
+    assert call.body["tools"] == list(TOOLS)
+    first, second = result.completions
+    assert first.text == "" and first.finish_reason == "tool_calls"
+    assert [(c.id, c.name, c.arguments) for c in first.tool_calls] == [("c1", "view", '{"path": "a.py"}'), ("c2", "view", '{"path": "b.py"')]
+    assert [(c.id, c.name) for c in second.tool_calls] == [("c3", "view"), ("", ""), ("", "")]
+    assert json.loads(second.tool_calls[0].arguments) == {"path": "c.py"}
+    assert second.tool_calls[1].arguments == '"not a call"'  # kept raw for the caller's feedback
+    assert sum(c.completion_tokens for c in result.completions) > 0 and all(c.completion_tokens > 0 for c in result.completions)
+
+
+def test_tool_messages_go_back_and_the_server_checks_them() -> None:
+    with FakeOpenAIServer() as server:
+        server.start()
+        backend = make_backend(server.base_url, api="chat")
+        turn = ({"role": "user", "content": "go"},
+                {"role": "assistant", "content": None, "tool_calls": [tool_call("view", {"path": "a.py"}, "c1")]})
+        answered = turn + ({"role": "tool", "tool_call_id": "c1", "content": "1| x = 1"},)
+        orphan = turn + ({"role": "tool", "tool_call_id": "other", "content": "?"},)
+        requests = [GenerationRequest(problem_id=name, first_index=0, n=1, seed=0, messages=messages, tools=TOOLS)
+                    for name, messages in (("answered", answered), ("orphan", orphan))]
+        results = by_problem(run_all(backend, requests))
+    assert results["answered"].error is None and results["answered"].completions[0].text == reply_text("1| x = 1", 0, 0)
+    assert "HTTP 400" in (results["orphan"].error or "") and "tool_call_id" in (results["orphan"].error or "")
+    sent = next(r.body for r in server.requests if r.key == "1| x = 1")
+    assert sent["messages"][1]["tool_calls"][0]["id"] == "c1" and sent["messages"][2]["role"] == "tool"
+
+
+def test_tools_with_the_completions_api_are_refused_without_calling(server: FakeOpenAIServer) -> None:
+    request = make_request("base model", n=1).model_copy(update={"tools": TOOLS})
+    [result] = run_all(make_backend(server.base_url, api="completions"), [request])
+    assert "tools need the chat API" in (result.error or "") and server.requests == []
 
 
 def test_completions_api_rejects_chat_messages_without_calling(server: FakeOpenAIServer) -> None:
