@@ -170,7 +170,7 @@ def attempt_outcomes(store: RunStore, verifier: Verifier, targets: dict[str, int
         lenient, flaky = grades.get((attempt.problem_id, attempt.candidate_key), (None, False))
         outcome = AttemptOutcome(index=attempt.index, status=status, class_key=class_key,
                                  prompt_tokens=attempt.prompt_tokens, completion_tokens=attempt.completion_tokens,
-                                 lenient_passed=lenient)
+                                 lenient_passed=lenient, score=attempt.score)
         outcomes[attempt.problem_id].append(OutcomeRow(outcome, verdict, attempt.candidate_key, flaky))
     return outcomes
 

@@ -21,6 +21,8 @@ class AttemptOutcome(BaseModel):
     completion_tokens: int = 0
     # Where the verifier tells flaky tests apart (swebench): the grade with them set aside.
     lenient_passed: bool | None = None
+    # A reward model's score of the output (imported samples): best-of-k and weighted vote use it.
+    score: float | None = None
 
     @property
     def passed(self) -> bool:

@@ -75,6 +75,7 @@ def selection_figure(report: dict[str, Any]) -> Figure:
     ax.plot(sel["ks"], sel["majority_vote"], marker="s", label="majority vote")
     if sel.get("best_of_k") is not None:
         ax.plot(sel["ks"], sel["best_of_k"], marker="^", label="reward model, best of k")
+    if sel.get("weighted_vote") is not None:
         ax.plot(sel["ks"], sel["weighted_vote"], marker="v", label="reward-weighted vote")
     ax.set_ylabel(f"success rate (mean over {sel['n_subsets']} random k-subsets)")
     # Selection often stays flat near the bottom while coverage climbs: let the legend find room.

@@ -439,22 +439,24 @@ def _check_selection_input(problems: Sequence[Sequence[SelectionAttempt]], ks: S
 
 
 def selection_curve(problems: Sequence[Sequence[SelectionAttempt]], ks: Sequence[int] | None = None,
-                    n_subsets: int = 100, seed: int = 0) -> SelectionCurve:
+                    n_subsets: int = 100, seed: int = 0, weighted_vote: bool = True) -> SelectionCurve:
     """Selection without a verifier against k, averaged over n_subsets random k-subsets per
     problem and k (seeded per problem). Scored methods appear when every voting attempt of
-    every problem has a score; score-weighted vote needs scores >= 0."""
+    every problem has a score; score-weighted vote (unless weighted_vote=False) needs scores >= 0."""
     ks_arr = _check_selection_input(problems, ks)
     encoded = [_encode(p) for p in problems]
     scored = all(e.voters_scored for e in encoded)
-    if scored and any((e.scores[~np.isnan(e.scores)] < 0).any() for e in encoded):
+    weigh = scored and weighted_vote
+    if weigh and any((e.scores[~np.isnan(e.scores)] < 0).any() for e in encoded):
         raise ValueError("score-weighted vote needs scores >= 0 (use probabilities, not logits)")
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(encoded))]
-    results = [_problem_selection(e, ks_arr, n_subsets, g, scored) for e, g in zip(encoded, rngs)]
+    results = [_problem_selection(e, ks_arr, n_subsets, g, weigh) for e, g in zip(encoded, rngs)]
     majority = np.mean([m for m, _ in results], axis=0)
     coverage = coverage_curve([e.passed.size for e in encoded], [int(e.passed.sum()) for e in encoded], ks_arr)
     best = weighted = None
     if scored:
         best = np.mean([best_of_k(e.passed, e.scores, ks_arr) for e in encoded], axis=0).tolist()
+    if weigh:
         weighted = np.mean([w for _, w in results], axis=0).tolist()
     return SelectionCurve(ks=ks_arr.tolist(), coverage=coverage.tolist(), majority_vote=majority.tolist(),
                           best_of_k=best, weighted_vote=weighted, n_subsets=n_subsets, seed=seed)
@@ -499,15 +501,27 @@ def report_statistics(problems: Sequence[Any], n_boot: int = 1000, level: float 
     coverage = coverage_curve(ns, cs, ks)
     lo, hi = bootstrap_band(ns, cs, ks, n_boot=n_boot, level=level, seed=seed)
     m = _check_room(int(ns.min()))
-    selection = selection_curve([[(a.class_key, a.passed, None) for a in p.attempts] for p in measured],
-                                ks=ks, n_subsets=n_subsets, seed=seed)
+    scores = [a.score for p in measured for a in p.attempts if a.score is not None]
+    selection = selection_curve([[(a.class_key, a.passed, a.score) for a in p.attempts] for p in measured],
+                                ks=ks, n_subsets=n_subsets, seed=seed, weighted_vote=min(scores, default=0.0) >= 0)
     return {
         "coverage_band": {"ks": ks, "lo": lo.tolist(), "hi": hi.tolist(), "level": level,
                           "n_boot": n_boot, "seed": seed, "resampled": "problems"},
         **_fits_section(ns, cs, ks, coverage),
         "extrapolation_check": None if m is None else extrapolation_check(outcomes, m, ks).to_dict(),
-        "selection": selection.to_dict(),
+        "selection": selection.to_dict() | _score_facts(measured, scores),
     }
+
+
+def _score_facts(measured: Sequence[Any], scores: list[float]) -> dict[str, Any]:
+    """How many attempts carry a reward-model score, and why a scored method may be missing."""
+    total = sum(len(p.attempts) for p in measured)
+    note = None
+    if 0 < len(scores) and any(a.score is None and a.class_key is not None for p in measured for a in p.attempts):
+        note = "some answering attempts have no reward-model score: best-of-k and weighted vote left out"
+    elif scores and min(scores) < 0:
+        note = "reward-model scores below 0: weighted vote left out (it needs scores >= 0, e.g. probabilities)"
+    return {"scored_attempts": len(scores), "attempts": total, "scores_note": note}
 
 
 def _pct(value: float | None) -> str:
@@ -551,9 +565,18 @@ def render_statistics(stats: dict[str, Any], fits_plot: str, selection_plot: str
              ""] + _fit_lines(stats) + _check_lines(stats["extrapolation_check"])
     lines += [f"![coverage with band and fits]({fits_plot})", "",
               f"## Selection without a verifier against k (mean over {sel['n_subsets']} random subsets)", "",
-              "| k | coverage | majority vote |" + (" best of k (RM) | weighted vote (RM) |" if sel["best_of_k"] else ""),
-              "|---:|---:|---:|" + ("---:|---:|" if sel["best_of_k"] else "")]
-    for i, k in enumerate(sel["ks"]):
-        scored = f" {sel['best_of_k'][i]:.4f} | {sel['weighted_vote'][i]:.4f} |" if sel["best_of_k"] else ""
-        lines.append(f"| {k} | {sel['coverage'][i]:.4f} | {sel['majority_vote'][i]:.4f} |{scored}")
+              ] + _selection_table(sel)
+    if sel.get("scores_note"):
+        lines += ["", f"Reward-model scores on {sel['scored_attempts']} of {sel['attempts']} attempts; {sel['scores_note']}."]
     return lines + ["", f"![selection against coverage]({selection_plot})", ""]
+
+
+def _selection_table(sel: dict[str, Any]) -> list[str]:
+    """Coverage, majority vote and, where there are scores, the reward-model columns, per k."""
+    columns = [("coverage", "coverage"), ("majority vote", "majority_vote"),
+               ("best of k (RM)", "best_of_k"), ("weighted vote (RM)", "weighted_vote")]
+    shown = [(title, key) for title, key in columns if sel.get(key) is not None]
+    lines = ["| k | " + " | ".join(title for title, _ in shown) + " |", "|---:|" + "---:|" * len(shown)]
+    for i, k in enumerate(sel["ks"]):
+        lines.append(f"| {k} | " + " | ".join(f"{sel[key][i]:.4f}" for _, key in shown) + " |")
+    return lines
