@@ -106,6 +106,29 @@ class VerifyConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
 
 
+class CostConfig(_Strict):
+    """How reports price a run (harness/report/cost.py). Not part of identity(): prices change."""
+
+    prices: Path  # a price table such as configs/prices.yaml
+    api: str | None = None  # charge prompt and completion tokens at this hosted API's list price
+    gpu: str | None = None  # or charge GPU time at this GPU's hourly rate: by default the measured sampling wall time x n_gpus
+    n_gpus: int = Field(1, ge=1)  # GPUs serving the model during sampling
+    gpu_hours: float | None = Field(None, gt=0)  # GPU-hours in all, instead of the measured time (imported samples)
+    tokens_per_second: float | None = Field(None, gt=0)  # or completion tokens over this measured throughput (all n_gpus)
+    baselines: Path | None = None  # frontier single-attempt systems, such as configs/baselines.yaml
+    table_attempts: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)  # attempts per problem shown in the cost table
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> CostConfig:
+        if (self.api is None) == (self.gpu is None):
+            raise ValueError("give exactly one of cost.api (a hosted API's price) and cost.gpu (a GPU's hourly rate)")
+        if self.api is not None and (self.gpu_hours or self.tokens_per_second or self.n_gpus != 1):
+            raise ValueError("cost.gpu_hours, cost.tokens_per_second and cost.n_gpus go with cost.gpu, not cost.api")
+        if self.gpu_hours is not None and self.tokens_per_second is not None:
+            raise ValueError("give cost.gpu_hours or cost.tokens_per_second, not both")
+        return self
+
+
 class RunConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     task: str
@@ -114,6 +137,7 @@ class RunConfig(_Strict):
     sampling: SamplingConfig = SamplingConfig()
     verify: VerifyConfig = VerifyConfig()
     agent: AgentConfig | None = None  # set: every attempt is a repair-agent trajectory (agents/), not one completion
+    cost: CostConfig | None = None  # set: reports price the run and set it against frontier baselines
 
     def identity(self) -> str:
         """What must not change when a run directory is resumed.
@@ -159,9 +183,13 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+def _resolved(p: Path | None, base: Path) -> Path | None:
+    return p if p is None or p.is_absolute() else (base / p).resolve()
+
+
 def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     def fix(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else (base / p).resolve()
+        return _resolved(p, base)
 
     dataset = config.dataset.model_copy(update={"path": fix(config.dataset.path), "fewshot_path": fix(config.dataset.fewshot_path)})
     model = config.model
@@ -170,7 +198,15 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     agent = config.agent
     if agent is not None:
         agent = agent.model_copy(update={name: fix(getattr(agent, name)) for name in ("trajectories_dir", "snapshots_dir", "repos_dir")})
-    return config.model_copy(update={"dataset": dataset, "model": model, "agent": agent})
+    cost = config.cost
+    if cost is not None:
+        cost = resolve_cost_paths(cost, base)
+    return config.model_copy(update={"dataset": dataset, "model": model, "agent": agent, "cost": cost})
+
+
+def resolve_cost_paths(cost: CostConfig, base: Path) -> CostConfig:
+    """The cost section's files, relative to `base` (the folder of the file that named them)."""
+    return cost.model_copy(update={"prices": _resolved(cost.prices, base), "baselines": _resolved(cost.baselines, base)})
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
@@ -211,9 +247,20 @@ def check_inputs_exist(config: RunConfig) -> None:
     named = {"dataset.path": config.dataset.path, "dataset.fewshot_path": config.dataset.fewshot_path}
     if isinstance(config.model, ReplayModelConfig):
         named["model.path"] = config.model.path
+    if config.cost is not None:
+        named |= {"cost.prices": config.cost.prices, "cost.baselines": config.cost.baselines}
     for field, path in named.items():
         if path is not None and not path.is_file():
             raise ConfigError(f"{field}: file not found: {path}")
+
+
+def load_cost_config(path: Path) -> CostConfig:
+    """A cost section on its own (`monkeys report --cost FILE`); its paths resolve against FILE."""
+    try:
+        cost = CostConfig.model_validate(read_yaml_mapping(path))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+    return resolve_cost_paths(cost, path.parent.resolve())
 
 
 def read_suite(path: Path) -> list[Path] | None:
