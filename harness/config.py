@@ -106,6 +106,26 @@ class VerifyConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
 
 
+class ExecutorConfig(_Strict):
+    """Where sampling and verification run (harness/executors/, docs/ray.md).
+
+    Not part of identity(): a run sampled on one executor may be resumed on the other.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = None  # ray: None starts a Ray in this process; "auto" or "ray://head:10001" joins a cluster
+    replicas: int | None = Field(None, ge=1)  # model replicas (Ray actors); None: one per GPU slot (vllm), per CPU (simulated), 1 (openai)
+    gpus_per_replica: float = Field(1.0, gt=0)  # vllm replicas
+    cpus_per_replica: float = Field(1.0, ge=0)
+    chunk_size: int = Field(64, ge=1)  # requests per replica call
+    verify_chunk: int = Field(256, ge=1)  # the most candidates per verification task (SWE-bench: one instance per task)
+    max_retries: int = Field(3, ge=0)  # a task, or a replica's call, whose worker died is run again this often
+    docker_resource: str = "docker"  # the custom resource of nodes with Docker (and the SWE-bench images)
+    num_cpus: int | None = Field(None, ge=1)  # a Ray started here: CPUs it may use (None: all)
+    object_store_mb: int | None = Field(None, ge=64)  # a Ray started here: its object store (None: Ray's default)
+    runtime_env: dict[str, Any] | None = None  # passed to ray.init, e.g. {"working_dir": "."} when nodes lack the code
+
+
 class CostConfig(_Strict):
     """How reports price a run (harness/report/cost.py). Not part of identity(): prices change."""
 
@@ -138,6 +158,7 @@ class RunConfig(_Strict):
     verify: VerifyConfig = VerifyConfig()
     agent: AgentConfig | None = None  # set: every attempt is a repair-agent trajectory (agents/), not one completion
     cost: CostConfig | None = None  # set: reports price the run and set it against frontier baselines
+    executor: ExecutorConfig = ExecutorConfig()  # local (default) or ray
 
     def identity(self) -> str:
         """What must not change when a run directory is resumed.
