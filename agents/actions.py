@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 COMMANDS = ("find_files", "find_definition", "search_code", "view", "identify", "edit", "finish")
 ALIASES = {
@@ -50,14 +51,31 @@ _REPLACE_END = re.compile(r"^[ \t]*>{3,}[ \t]*replace[ \t]*$", re.IGNORECASE | r
 
 
 @dataclass(frozen=True)
+class Replacement:
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
 class Action:
     name: str  # one of COMMANDS
     args: list[str] = field(default_factory=list)
     body: str = ""  # lines after the command line (an edit's SEARCH/REPLACE blocks)
     note: str = ""  # said back to the model, e.g. "only the first of 2 actions was run"
+    # An edit from a tool call: its search and replace strings as given (no text markers to parse,
+    # so a "=======" line inside the code cannot be mistaken for one).
+    replacements: tuple[Replacement, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "args": self.args, "body": self.body}
+        data: dict[str, object] = {"name": self.name, "args": self.args, "body": self.body}
+        if self.replacements:
+            data["edits"] = [[r.search, r.replace] for r in self.replacements]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Action:
+        edits = tuple(Replacement(search, replace) for search, replace in data.get("edits") or ())
+        return cls(data["name"], list(data.get("args") or ()), data.get("body") or "", replacements=edits)
 
 
 class ActionError(ValueError):
@@ -146,12 +164,6 @@ def parse_action(text: str) -> Action:
 
 
 # --- edit bodies -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Replacement:
-    search: str
-    replace: str
 
 
 def parse_replacements(body: str) -> list[Replacement]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +25,7 @@ class Budgets(_Strict):
     max_tokens: int = Field(400_000, ge=1)  # prompt + completion tokens summed over all calls
     max_cost: float = Field(1.0, gt=0)  # in the currency of `Prices`
     max_format_errors: int = Field(3, ge=0)  # malformed responses tolerated; one more ends the attempt
-    max_context_tokens: int = Field(60_000, ge=1)  # an estimate of the next prompt; beyond it the attempt ends
+    max_context_tokens: int = Field(60_000, ge=1)  # an estimate of the next prompt; old observations are elided to stay under it
 
 
 class Prices(_Strict):
@@ -46,12 +47,27 @@ class ToolConfig(_Strict):
     chunk_lines: int = Field(40, ge=5)  # module-level code and long functions are cut into windows this long
 
 
+class ContextConfig(_Strict):
+    """What the model sees besides the conversation, and how the conversation is kept under the context budget."""
+
+    # Past this share of budgets.max_context_tokens the oldest observations are replaced by a short
+    # placeholder; the attempt ends only when even that cannot bring the prompt under the budget.
+    trim_at: float = Field(0.75, gt=0, le=1)
+    keep_recent: int = Field(3, ge=0)  # the observations of the last steps are never elided
+    file_context: bool = True  # show the identified spans, as they read now, with every prompt
+    file_context_max_lines: int = Field(200, ge=10)
+
+
 class AgentConfig(_Strict):
     """The `agent:` section of a run config."""
 
     budgets: Budgets = Budgets()
     prices: Prices = Prices()
     tools: ToolConfig = ToolConfig()
+    context: ContextConfig = ContextConfig()
+    # text: one action per response in the text format (any model, chat or completions API);
+    # tools: OpenAI tool calls (a chat server with tool calling, e.g. vllm serve --enable-auto-tool-choice)
+    action_format: Literal["text", "tools"] = "text"
     max_tokens_per_call: int = Field(1024, ge=16)
     submit_on_limit: bool = True  # a limit hit still yields the diff so far as the attempt's patch
     max_in_flight: int = Field(512, ge=1)  # attempts running at once in one process
@@ -63,5 +79,5 @@ class AgentConfig(_Strict):
 
     def digest(self) -> str:
         """What a resumed trajectory must have been made with (the behaviour, not the plumbing)."""
-        fields = self.model_dump(mode="json", include={"budgets", "tools", "max_tokens_per_call", "submit_on_limit"})
+        fields = self.model_dump(mode="json", include={"budgets", "tools", "context", "action_format", "max_tokens_per_call", "submit_on_limit"})
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]

@@ -14,8 +14,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.actions import Action, ActionError, parse_action
 from agents.config import AgentConfig
+from agents.context import file_context
+from agents.conversation import Dialogue, Message, Parsed, elidable, message_chars, placeholder, prompt_messages, step_messages
 from agents.model import ModelClient
 from agents.pacing import Pacer
 from agents.prompts import initial_messages, observation_message
@@ -28,8 +29,6 @@ from agents.trajectory import (
     TrajectoryFile,
 )
 from harness.records import GenerationRequest, GenerationResult, Problem, SamplingParams
-
-STOP = ("\nObservation:",)  # a model that starts writing its own observation has finished its turn
 
 
 class EndStatus(StrEnum):
@@ -73,15 +72,36 @@ class AttemptResult(BaseModel):
 @dataclass
 class _State:
     workspace: Workspace
-    messages: list[dict[str, str]]
+    start: list[Message]  # the system prompt and the issue, never elided
+    steps: list[StepRecord] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
-    chars: int = 0  # of all messages: the context-size estimate
+    chars: int = 0  # of the start and of every step's messages, nothing elided: the context estimate
+    elided: int = 0  # the observations of the steps before this one are shown as placeholders
+    saved: int = 0  # characters the elided observations no longer take
+    context: str = ""  # the file context shown with the latest call
 
     def add(self, step: StepRecord) -> None:
-        self.messages.append({"role": "assistant", "content": step.call.response})
-        self.messages.append({"role": "user", "content": step.observation})
-        self.chars += len(step.call.response) + len(step.observation)
+        """A step as it was saved: its call's elision and file context are the state from then on."""
+        self.steps.append(step)
+        self.chars += message_chars(step_messages(step))
         self.totals = step.totals
+        self.elide_to(step.elided)
+        if step.context is not None:
+            self.context = step.context
+
+    def elide_to(self, count: int) -> None:
+        for step in self.steps[self.elided:count]:
+            if elidable(step):
+                self.saved += len(step.observation) - len(placeholder(step))
+        self.elided = max(self.elided, count)
+
+    def estimate(self, dialogue: Dialogue, config: AgentConfig) -> int:
+        """Tokens of the next prompt (about four characters a token) plus the room its answer may take."""
+        chars = self.chars - self.saved + len(self.context) + dialogue.schema_chars
+        return chars // 4 + config.max_tokens_per_call
+
+    def messages(self) -> list[Message]:
+        return prompt_messages(self.start, self.steps, self.elided, self.context)
 
 
 def _limit(state: _State, config: AgentConfig) -> tuple[EndStatus, str] | None:
@@ -90,47 +110,59 @@ def _limit(state: _State, config: AgentConfig) -> tuple[EndStatus, str] | None:
         return EndStatus.FORMAT_ERRORS, f"{totals.format_errors} malformed responses (at most {budgets.max_format_errors})"
     checks = [(totals.steps >= budgets.max_steps, EndStatus.STEP_LIMIT, f"{totals.steps} steps"),
               (totals.tokens >= budgets.max_tokens, EndStatus.TOKEN_LIMIT, f"{totals.tokens} tokens"),
-              (totals.cost >= budgets.max_cost, EndStatus.COST_LIMIT, f"cost {totals.cost:.4f}"),
-              (state.chars // 4 + config.max_tokens_per_call > budgets.max_context_tokens, EndStatus.CONTEXT_LIMIT,
-               f"about {state.chars // 4} tokens of context")]
+              (totals.cost >= budgets.max_cost, EndStatus.COST_LIMIT, f"cost {totals.cost:.4f}")]
     return next(((status, why) for hit, status, why in checks if hit), None)
 
 
-def _request(spec: AttemptSpec, state: _State, config: AgentConfig) -> GenerationRequest:
-    params = SamplingParams(temperature=spec.temperature, top_p=spec.top_p, max_tokens=config.max_tokens_per_call, stop=STOP)
+def _fit_context(state: _State, dialogue: Dialogue, config: AgentConfig) -> tuple[EndStatus, str] | None:
+    """Refresh the file context, then elide the oldest observations until the next prompt fits the budget."""
+    if config.context.file_context:
+        state.context = file_context(state.workspace, config.context.file_context_max_lines)
+    trim_at = config.context.trim_at * config.budgets.max_context_tokens
+    keep_from = len(state.steps) - config.context.keep_recent
+    while state.estimate(dialogue, config) > trim_at and state.elided < keep_from:
+        state.elide_to(state.elided + 1)
+    if (estimate := state.estimate(dialogue, config)) > config.budgets.max_context_tokens:
+        return EndStatus.CONTEXT_LIMIT, f"about {estimate} tokens of context with {state.elided} observations elided"
+    return None
+
+
+def _request(spec: AttemptSpec, state: _State, dialogue: Dialogue, config: AgentConfig) -> GenerationRequest:
+    params = SamplingParams(temperature=spec.temperature, top_p=spec.top_p, max_tokens=config.max_tokens_per_call)
     # The attempt's seed on every call: the prompt differs per step, and a simulated model keys its
     # per-attempt behaviour on (problem, seed) exactly as for single-turn attempts.
-    return GenerationRequest(problem_id=spec.problem_id, first_index=spec.index, n=1, seed=spec.seed,
-                             messages=tuple(state.messages), params=params)
+    base = GenerationRequest(problem_id=spec.problem_id, first_index=spec.index, n=1, seed=spec.seed, params=params)
+    return dialogue.request(base, state.messages())
 
 
-def _act(workspace: Workspace, text: str) -> tuple[Action | None, str, str, tuple[str, ...], float]:
-    """(action, outcome, observation, changed files, tool seconds) for one response."""
-    try:
-        action = parse_action(text)
-    except ActionError as exc:
-        return None, "format_error", str(exc), (), 0.0
+def _act(workspace: Workspace, parsed: Parsed) -> tuple[str, str, tuple[str, ...], float]:
+    """(outcome, observation, changed files, tool seconds) for one parsed response."""
+    if parsed.action is None:
+        return "format_error", parsed.error, (), 0.0
     started = time.perf_counter()
-    out = run_tool(workspace, action)
+    out = run_tool(workspace, parsed.action)
     outcome = "finished" if out.done else ("ok" if out.ok else "rejected")
-    return action, outcome, out.observation, out.changed, time.perf_counter() - started
+    return outcome, out.observation, out.changed, time.perf_counter() - started
 
 
-def take_step(state: _State, spec: AttemptSpec, result: GenerationResult, config: AgentConfig) -> StepRecord:
+def take_step(state: _State, spec: AttemptSpec, result: GenerationResult, dialogue: Dialogue, config: AgentConfig,
+              context_changed: bool = False) -> StepRecord:
     completion = result.completions[0]
-    call = ModelCall(seed=spec.seed, temperature=spec.temperature, response=completion.text,
+    parsed = dialogue.parse(completion, state.totals.steps)
+    call = ModelCall(seed=spec.seed, temperature=spec.temperature, response=completion.text, tool_calls=list(parsed.calls),
                      finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
                      completion_tokens=completion.completion_tokens, latency_s=result.latency_s)
-    action, outcome, observation, changed, tool_s = _act(state.workspace, completion.text)
+    outcome, observation, changed, tool_s = _act(state.workspace, parsed)
     before = state.totals
     totals = Totals(steps=before.steps + 1, prompt_tokens=before.prompt_tokens + call.prompt_tokens,
                     completion_tokens=before.completion_tokens + call.completion_tokens,
                     cost=before.cost + config.prices.cost(call.prompt_tokens, call.completion_tokens),
                     format_errors=before.format_errors + (outcome == "format_error"),
                     rejected=before.rejected + (outcome == "rejected"))
-    return StepRecord(step=before.steps, call=call, action=action.to_json() if action else None, outcome=outcome,
-                      observation="" if outcome == "finished" else observation_message(observation),
-                      changed=list(changed), tool_s=tool_s, totals=totals)
+    shown = observation if parsed.calls else observation_message(observation)  # a tool result needs no label
+    return StepRecord(step=before.steps, call=call, action=parsed.action.to_json() if parsed.action else None,
+                      outcome=outcome, observation="" if outcome == "finished" else shown, changed=list(changed),
+                      tool_s=tool_s, totals=totals, elided=state.elided, context=state.context if context_changed else None)
 
 
 def _finish(state: _State, spec: AttemptSpec, status: EndStatus, reason: str, config: AgentConfig,
@@ -143,29 +175,38 @@ def _finish(state: _State, spec: AttemptSpec, status: EndStatus, reason: str, co
                          identified=spans, resumed_steps=resumed)
 
 
-async def run_attempt(problem: Problem, env: Environment, spec: AttemptSpec, client: ModelClient,
-                      config: AgentConfig, trajectory: TrajectoryFile, pacer: Pacer | None = None) -> AttemptResult:
-    """One attempt from its first (or first unsaved) step to its end, every step saved as it ends."""
+async def run_attempt(problem: Problem, env: Environment, spec: AttemptSpec, client: ModelClient, config: AgentConfig,
+                      trajectory: TrajectoryFile, pacer: Pacer | None = None, chat: bool = True) -> AttemptResult:
+    """One attempt from its first (or first unsaved) step to its end, every step saved as it ends.
+
+    chat=False: the model is a base model behind a completions API (one transcript prompt per call).
+    """
     from agents.resume import restore  # noqa: PLC0415 - resume imports this module
 
+    dialogue = dialogue_for(config, chat)
     state, done, resumed = restore(problem, env, spec, config, trajectory)
     if done is not None:
         return done
     while True:
-        if (hit := _limit(state, config)) is not None:
+        shown = state.context
+        if (hit := _limit(state, config) or _fit_context(state, dialogue, config)) is not None:
             return _finish(state, spec, hit[0], hit[1], config, trajectory, resumed)
-        result = await client.complete(_request(spec, state, config))
+        result = await client.complete(_request(spec, state, dialogue, config))
         if result.error is not None or not result.completions:
             return _finish(state, spec, EndStatus.MODEL_ERROR, result.error or "no completion", config, trajectory, resumed)
         if pacer is not None:
             await pacer.checkpoint()  # many attempts ready at once: let the loop poll I/O between slices of tool work
-        step = take_step(state, spec, result, config)
+        step = take_step(state, spec, result, dialogue, config, context_changed=state.context != shown)
         trajectory.append(step)
         state.add(step)
         if step.outcome == "finished":
             return _finish(state, spec, EndStatus.FINISHED, "", config, trajectory, resumed)
 
 
-def new_state(problem: Problem, env: Environment) -> _State:
-    messages = initial_messages(problem)
-    return _State(Workspace.fresh(env), messages, chars=sum(len(m["content"]) for m in messages))
+def dialogue_for(config: AgentConfig, chat: bool) -> Dialogue:
+    return Dialogue(tools=config.action_format == "tools", chat=chat)
+
+
+def new_state(problem: Problem, env: Environment, config: AgentConfig) -> _State:
+    messages = initial_messages(problem, tools=config.action_format == "tools")
+    return _State(Workspace.fresh(env), messages, chars=message_chars(messages))

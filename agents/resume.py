@@ -17,21 +17,20 @@ STATEFUL = ("edit", "identify")  # the tools whose effect on the workspace must 
 
 def _start_record(problem: Problem, spec: AttemptSpec, config: AgentConfig, state: _State) -> StartRecord:
     return StartRecord(attempt_id=f"{spec.problem_id}/{spec.index}", problem_id=spec.problem_id, index=spec.index,
-                       seed=spec.seed, temperature=spec.temperature, top_p=spec.top_p, config_digest=config.digest(), messages=state.messages)
+                       seed=spec.seed, temperature=spec.temperature, top_p=spec.top_p, config_digest=config.digest(), messages=state.start)
 
 
 def _matches(saved: Trajectory, spec: AttemptSpec, config: AgentConfig, state: _State) -> bool:
     start = saved.start
     return (start is not None and start.seed == spec.seed and start.temperature == spec.temperature and start.top_p == spec.top_p
-            and start.config_digest == config.digest() and start.messages == state.messages)
+            and start.config_digest == config.digest() and start.messages == state.start)
 
 
 def _replay(state: _State, saved: Trajectory) -> None:
     """Re-applies edits and marks to a fresh workspace; messages and totals come from the file."""
     for step in saved.steps:
         if step.action is not None and step.action["name"] in STATEFUL and step.outcome == "ok":
-            action = Action(step.action["name"], list(step.action["args"]), step.action["body"])
-            outcome = run_tool(state.workspace, action)
+            outcome = run_tool(state.workspace, Action.from_json(step.action))
             if list(outcome.changed) != step.changed:
                 raise RuntimeError(f"step {step.step} replays differently ({outcome.changed} != {step.changed}): "
                                    "the repository snapshot changed since the trajectory was written")
@@ -46,7 +45,7 @@ def _result(spec: AttemptSpec, end: EndRecord, resumed: int) -> AttemptResult:
 def restore(problem: Problem, env: Environment, spec: AttemptSpec, config: AgentConfig,
             trajectory: TrajectoryFile) -> tuple[_State, AttemptResult | None, int]:
     """(state to continue from, the stored result if the attempt had ended, steps replayed)."""
-    state = new_state(problem, env)
+    state = new_state(problem, env, config)
     saved = trajectory.load()
     if saved.start is not None and not _matches(saved, spec, config, state):
         stale = trajectory.path.with_suffix(".stale.jsonl")

@@ -85,8 +85,9 @@ def trajectory_path(root: Path, spec: AttemptSpec) -> Path:
 
 
 class AgentRunner:
-    def __init__(self, client: ModelClient, config: AgentConfig, envs: Environments, trajectories: Path) -> None:
-        self.client, self.config, self.envs, self.trajectories = client, config, envs, Path(trajectories)
+    def __init__(self, client: ModelClient, config: AgentConfig, envs: Environments, trajectories: Path, chat: bool = True) -> None:
+        """chat=False: the backend serves a completions API (base models); each call is one transcript prompt."""
+        self.client, self.config, self.envs, self.trajectories, self.chat = client, config, envs, Path(trajectories), chat
         self.pacer = Pacer(config.pace_slice_s) if config.pace_slice_s > 0 else None
 
     async def run_one(self, problem: Problem, spec: AttemptSpec) -> AttemptResult:
@@ -99,7 +100,7 @@ class AgentRunner:
             return _agent_error(spec, f"no environment: {type(exc).__name__}: {exc}")
         try:
             trajectory = TrajectoryFile(path, self.config.fsync)
-            return await run_attempt(problem, env, spec, self.client, self.config, trajectory, self.pacer)
+            return await run_attempt(problem, env, spec, self.client, self.config, trajectory, self.pacer, self.chat)
         except Exception as exc:  # noqa: BLE001 - a bug in one attempt must not end the others
             logger.exception("attempt %s/%d failed", spec.problem_id, spec.index)
             return _agent_error(spec, f"{type(exc).__name__}: {exc}")

@@ -17,7 +17,7 @@ from agents.config import AgentConfig
 from agents.loop import AttemptResult, AttemptSpec
 from agents.model import BackendClient
 from agents.runner import AgentRunner, Environments, snapshot_environments
-from harness.config import SamplingConfig
+from harness.config import ConfigError, SamplingConfig
 from harness.models.base import ModelBackend
 from harness.problems.base import Task
 from harness.records import Attempt, AttemptStatus, Candidate, Problem
@@ -25,6 +25,14 @@ from harness.sampler import SamplingProgress
 from harness.store import RunStore
 
 FLUSH_EVERY_S = 0.5
+
+
+def check_model(agent: AgentConfig, backend: str, chat: bool) -> None:
+    """ConfigError when the configured model cannot play the agent the configured way."""
+    if agent.action_format == "tools" and not (chat and backend in ("openai", "simulated")):
+        raise ConfigError("agent.action_format: tool calls need a chat server that returns them (model.backend: openai "
+                          "with model.api: chat, e.g. vllm serve --enable-auto-tool-choice); use action_format: text "
+                          "for base models and the offline engine")
 
 
 def plan_attempts(problems: list[Problem], done: dict[str, set[int]], sampling: SamplingConfig) -> Iterator[tuple[Problem, AttemptSpec]]:
@@ -57,13 +65,17 @@ def to_records(result: AttemptResult, problem: Problem, task: Task) -> tuple[Att
 
 async def sample_agent(problems: list[Problem], task: Task, backend: ModelBackend, store: RunStore,
                        sampling: SamplingConfig, agent: AgentConfig, run_dir: Path,
-                       progress: SamplingProgress | None = None, envs: Environments | None = None) -> SamplingProgress:
-    """Run every missing agent attempt and store each as it ends (batched). Safe to interrupt."""
+                       progress: SamplingProgress | None = None, envs: Environments | None = None,
+                       chat: bool = True) -> SamplingProgress:
+    """Run every missing agent attempt and store each as it ends (batched). Safe to interrupt.
+
+    chat=False: the model is served by a completions API (a base model): transcript prompts.
+    """
     progress = progress or SamplingProgress()
     by_id = {p.id: p for p in problems}
     envs = envs or snapshot_environments(agent, agent.snapshots_dir or run_dir / "repos", agent.repos_dir)
     client = BackendClient(backend)
-    runner = AgentRunner(client, agent, envs, agent.trajectories_dir or run_dir / "trajectories")
+    runner = AgentRunner(client, agent, envs, agent.trajectories_dir or run_dir / "trajectories", chat)
     attempts: list[Attempt] = []
     candidates: list[Candidate] = []
     last = time.monotonic()

@@ -1,7 +1,9 @@
 """A ModelBackend that plays back scripted responses per attempt, with no latency (tests, benchmarks).
 
 A script maps (problem id, attempt index) to the list of responses for steps 0, 1, 2, ...;
-the step of a request is the number of assistant messages it already holds. Instead of a
+the step of a request is the number of assistant turns it already holds. A text response to a
+request that offers tools is sent as the equivalent tool call (prose stays prose); an entry
+may also be a whole `Completion` (e.g. with garbage tool calls). Instead of a
 list, a `Responder` computes the response from the request and the step. A `Fail` entry
 makes that call come back as a backend error. Past the end of its script an attempt gets
 `default` (by default: finish). Every call is logged in `calls` as (problem, index, step).
@@ -13,9 +15,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
+from agents.actions import ActionError, parse_action
+from agents.toolcalls import call_for
+from agents.transcript import assistant_turns
 from harness.records import Completion, GenerationRequest, GenerationResult
 
-Responder = Callable[[GenerationRequest, int], str]
+Responder = Callable[[GenerationRequest, int], "str | Completion"]
 FINISH = "```action\nfinish\n```"
 
 
@@ -31,7 +36,27 @@ class Hang:
 
 
 def step_of(request: GenerationRequest) -> int:
+    if request.prompt is not None:  # a transcript for a base model
+        return assistant_turns(request.prompt)
     return sum(1 for message in request.messages or () if message.get("role") == "assistant")
+
+
+def prompt_chars(request: GenerationRequest) -> int:
+    return len(request.prompt or "") + sum(len(str(m.get("content") or "")) for m in request.messages or ())
+
+
+def completion_for(request: GenerationRequest, text: str, step: int) -> Completion:
+    """`text` as the model's answer; when the request offers tools, its action comes as a tool call."""
+    prompt, calls = prompt_chars(request) // 4 + 1, ()
+    if request.tools:
+        try:
+            calls = (call_for(parse_action(text), f"call_{step}"),)
+            text = ""
+        except ActionError:
+            pass  # prose without an action: the model answered in text, not with a call
+    size = len(text) + sum(len(c.arguments) for c in calls)
+    return Completion(text=text, tool_calls=calls, finish_reason="tool_calls" if calls else "stop",
+                      prompt_tokens=prompt, completion_tokens=size // 4 + 1)
 
 
 def action(command: str, body: str = "") -> str:
@@ -48,13 +73,13 @@ class ScriptedBackend:
     name = "scripted"
     simulated = True
 
-    def __init__(self, scripts: dict[tuple[str, int], list[str | Fail | Hang]] | None = None,
+    def __init__(self, scripts: dict[tuple[str, int], list[str | Completion | Fail | Hang]] | None = None,
                  responder: Responder | None = None, default: str = FINISH, yield_every: int = 64) -> None:
         self.scripts = scripts or {}
         self.responder, self.default, self.yield_every = responder, default, yield_every
         self.calls: list[tuple[str, int, int]] = []
 
-    def respond(self, request: GenerationRequest, step: int) -> str | Fail | Hang:
+    def respond(self, request: GenerationRequest, step: int) -> str | Completion | Fail | Hang:
         script = self.scripts.get((request.problem_id, request.first_index))
         if script is not None:
             return script[step] if step < len(script) else self.default
@@ -68,9 +93,9 @@ class ScriptedBackend:
             return text
         if isinstance(text, Fail):
             return GenerationResult(request=request, error=text.message)
-        prompt = sum(len(m.get("content", "")) for m in request.messages or ()) // 4 + 1
-        completion = Completion(text=text, finish_reason="stop", prompt_tokens=prompt, completion_tokens=len(text) // 4 + 1)
-        return GenerationResult(request=request, completions=[completion])
+        if isinstance(text, Completion):
+            return GenerationResult(request=request, completions=[text])
+        return GenerationResult(request=request, completions=[completion_for(request, text, step)])
 
     async def generate(self, requests: Iterable[GenerationRequest]) -> AsyncIterator[GenerationResult]:
         hung = False

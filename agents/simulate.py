@@ -15,9 +15,9 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING
 
-from agents.scripted import FINISH, action, edit_action, step_of
+from agents.scripted import FINISH, action, completion_for, edit_action, step_of
 from harness.problems.patches import FilePatch, parse_patch
-from harness.records import Completion, GenerationRequest, GenerationResult, Problem
+from harness.records import GenerationRequest, GenerationResult, Problem
 
 if TYPE_CHECKING:
     from harness.config import RunConfig
@@ -130,10 +130,7 @@ class SimulatedAgentBackend:
 
     async def generate(self, requests: Iterable[GenerationRequest]) -> AsyncIterator[GenerationResult]:
         for request in requests:
-            text = self.respond(request)
-            prompt = sum(len(m.get("content", "")) for m in request.messages or ()) // 4 + 1
-            yield GenerationResult(request=request, completions=[
-                Completion(text=text, finish_reason="stop", prompt_tokens=prompt, completion_tokens=len(text) // 4 + 1)])
+            yield GenerationResult(request=request, completions=[completion_for(request, self.respond(request), step_of(request))])
 
     async def aclose(self) -> None:
         return None

@@ -276,6 +276,22 @@ def _changed_region(before: str, after: str, context: int = 3) -> str:
     return _numbered(new[start:max(end, start + 1)], start + 1)
 
 
+def shift_span(span: Span, before: str, after: str) -> Span:
+    """Where an identified span lies after an edit: moved with the lines above it, grown over a change it touches."""
+    old, new = before.splitlines(), after.splitlines()
+    first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    common = min(len(old), len(new))
+    tail = min(next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new))) if a != b), common), common - first)
+    old_end, new_end, delta = len(old) - tail, len(new) - tail, len(new) - len(old)  # changed: old[first:old_end]
+    if span.end <= first:  # wholly above the change
+        return span
+    if span.start > old_end:  # wholly below it
+        return Span(span.path, span.start + delta, span.end + delta)
+    start = min(span.start, first + 1)
+    end = span.end + delta if span.end > old_end else max(new_end, start)
+    return Span(span.path, start, max(start, min(end, max(len(new), 1))))
+
+
 def _create(ws: Workspace, path: str, blocks: list[Replacement]) -> ToolOutcome:
     content = blocks[0].replace + ("\n" if blocks[0].replace and not blocks[0].replace.endswith("\n") else "")
     error = _syntax_error(ws, path, content)
@@ -288,7 +304,7 @@ def _create(ws: Workspace, path: str, blocks: list[Replacement]) -> ToolOutcome:
 def edit(ws: Workspace, action: Action) -> ToolOutcome:
     path = _clean_path(action.args[0]) if action.args else ""
     try:
-        blocks = parse_replacements(action.body)
+        blocks = list(action.replacements) or parse_replacements(action.body)
     except ActionError as exc:
         return ToolOutcome(f"Edit rejected: {exc}", ok=False)
     if not path:
@@ -310,6 +326,7 @@ def edit(ws: Workspace, action: Action) -> ToolOutcome:
         return ToolOutcome(f"Edit rejected and reverted: {path} would no longer parse ({error}). Fix the indentation "
                            "or brackets of your REPLACE text.", ok=False)
     ws.overlay.write(path, after)
+    ws.identified = [shift_span(span, before, after) if span.path == path else span for span in ws.identified]
     warning = " Note: this is a test file; the tests are replaced when the patch is judged." if is_test_path(path) else ""
     return ToolOutcome(f"Edited {path}.{warning} The changed region now reads:\n{_changed_region(before, after)}", changed=(path,))
 

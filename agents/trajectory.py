@@ -6,7 +6,9 @@
     {"type": "end", ...}     status, reason, the patch, totals
 
 The messages of step k's model call are `start.messages` followed, for each earlier step,
-by the assistant's response and the user message holding its observation (`messages_for`).
+by the assistant's response (with its tool calls) and the user or tool message(s) holding its
+observation, the oldest observations elided as step k's record says, and the file context
+last saved up to step k appended (`agents.conversation.messages_for` rebuilds them).
 Each line is written with one `write` on a file opened for appending and closed again, so a
 crash loses at most the step in progress; a torn last line is cut off when the file is read.
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from harness.records import ToolCall
 
 FORMAT_VERSION = 1
 
@@ -40,6 +44,7 @@ class ModelCall(BaseModel):
     seed: int
     temperature: float
     response: str
+    tool_calls: list[ToolCall] = Field(default_factory=list)  # action_format tools: the calls, ids made unique
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -56,7 +61,7 @@ class StartRecord(BaseModel):
     temperature: float
     top_p: float = 1.0
     config_digest: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
 
 
 class StepRecord(BaseModel):
@@ -69,6 +74,8 @@ class StepRecord(BaseModel):
     changed: list[str] = Field(default_factory=list)
     tool_s: float = 0.0  # time spent in the tool (the loop's own cost, not the model's)
     totals: Totals
+    elided: int = 0  # this call's prompt showed the observations of steps before this one as placeholders
+    context: str | None = None  # the file context shown with this call, when it differs from the previous call's
 
 
 class EndRecord(BaseModel):
@@ -84,17 +91,6 @@ class Trajectory(BaseModel):
     start: StartRecord | None = None
     steps: list[StepRecord] = Field(default_factory=list)
     end: EndRecord | None = None
-
-
-def messages_for(trajectory: Trajectory, step: int) -> list[dict[str, str]]:
-    """The chat messages the model was given at `step` (rebuilt from the start record and earlier steps)."""
-    if trajectory.start is None:
-        return []
-    messages = list(trajectory.start.messages)
-    for record in trajectory.steps[:step]:
-        messages.append({"role": "assistant", "content": record.call.response})
-        messages.append({"role": "user", "content": record.observation})
-    return messages
 
 
 class TrajectoryFile:

@@ -44,8 +44,10 @@ class PreparedRun:
 def prepare(config: RunConfig) -> PreparedRun:
     """Validate inputs and build the task, problems and backend; writes nothing."""
     check_inputs_exist(config)
-    if config.agent is not None and getattr(config.model, "api", "chat") != "chat":
-        raise ConfigError("model.api: agent attempts are conversations; set model.api: chat")
+    if config.agent is not None:
+        from agents.sampling import check_model  # noqa: PLC0415
+
+        check_model(config.agent, config.model.backend, agent_chat(config))
     task = load_task(config.task)
     configure = getattr(task, "configure", None)
     if configure is not None:  # a task with verifier settings (swebench) reads them from `verify`
@@ -60,6 +62,11 @@ def prepare(config: RunConfig) -> PreparedRun:
         targets = {pid: min(n, available(pid)) for pid, n in targets.items()}
         problems = [p for p in problems if targets[p.id] > 0]
     return PreparedRun(config, task, problems, backend, targets)
+
+
+def agent_chat(config: RunConfig) -> bool:
+    """Agent attempts talk to a chat API unless the model says completions (a base model: transcript prompts)."""
+    return getattr(config.model, "api", "chat") == "chat"
 
 
 def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
@@ -109,7 +116,7 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
                 from agents.sampling import sample_agent  # noqa: PLC0415
 
                 await sample_agent(problems, prepared.task, prepared.backend, store, sampling, prepared.config.agent,
-                                   store.path.parent, progress)
+                                   store.path.parent, progress, chat=agent_chat(prepared.config))
             else:
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
                 await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done)

@@ -11,7 +11,8 @@ from agents.loop import EndStatus
 from agents.runner import trajectory_path
 from agents.scripted import Fail, ScriptedBackend, action, edit_action
 from agents.tools import Environment
-from agents.trajectory import TrajectoryFile, messages_for
+from agents.conversation import messages_for
+from agents.trajectory import TrajectoryFile
 from harness.records import GenerationRequest, Problem
 from tests.agents.helpers import CORRECT, DIV_FIX, run_all, spec
 from tests.swebench_toy import toy_patch
@@ -34,7 +35,7 @@ def test_correct_trajectory_yields_the_gold_fix(tmp_path: Path, toy_problem: Pro
                                                 toy_repo: tuple[Path, str]) -> None:
     [result] = run_all(ScriptedBackend({(toy_problem.id, 0): CORRECT}), toy_problem, toy_env, tmp_path / "t")
     assert result.status is EndStatus.FINISHED and result.totals.steps == len(CORRECT)
-    assert result.identified == ["calc/ops.py:16-24"]
+    assert result.identified == ["calc/ops.py:16-26"]  # the identified span grew over the two lines the mean fix added
     assert applied(toy_repo[0], result.patch, tmp_path, "ours") == applied(toy_repo[0], toy_patch("gold"), tmp_path, "gold")
     saved = trajectory(tmp_path / "t", toy_problem)
     assert [s.outcome for s in saved.steps] == ["ok"] * 6 + ["finished"]
