@@ -117,16 +117,26 @@ class Dialogue:
         return base.model_copy(update={"messages": tuple(messages), "params": params,
                                        "tools": TOOL_SCHEMAS if self.tools else None})
 
+    def response_text(self, completion: Completion) -> str:
+        """The response as it enters the history: a transcript continuation is cut where the next turn
+        would start, even when the server ignored the stop sequences (the model's invented observation
+        must not become part of the conversation)."""
+        if self.chat:
+            return completion.text
+        cut = min((i for i in (completion.text.find(stop) for stop in TRANSCRIPT_STOP) if i >= 0), default=len(completion.text))
+        return completion.text[:cut]
+
     def parse(self, completion: Completion, step: int) -> Parsed:
+        text = self.response_text(completion)
         calls = tuple(c.model_copy(update={"id": c.id or f"call_{step}_{n}"}) for n, c in enumerate(completion.tool_calls))
         if len({c.id for c in calls}) < len(calls):  # ids must tell the tool messages apart
             calls = tuple(c.model_copy(update={"id": f"call_{step}_{n}"}) for n, c in enumerate(calls))
         try:
             if calls:
                 return Parsed(_first_call(calls), calls=calls)
-            if self.tools and (in_text := calls_in_text(completion.text)):
+            if self.tools and (in_text := calls_in_text(text)):
                 return Parsed(_first_call(in_text))
-            return Parsed(parse_action(completion.text))
+            return Parsed(parse_action(text))
         except ActionError as exc:
             hint = " Call one of the tools." if self.tools and not calls else ""
             return Parsed(None, str(exc) + hint, calls)

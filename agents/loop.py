@@ -149,8 +149,8 @@ def take_step(state: _State, spec: AttemptSpec, result: GenerationResult, dialog
               context_changed: bool = False) -> StepRecord:
     completion = result.completions[0]
     parsed = dialogue.parse(completion, state.totals.steps)
-    call = ModelCall(seed=spec.seed, temperature=spec.temperature, response=completion.text, tool_calls=list(parsed.calls),
-                     finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
+    call = ModelCall(seed=spec.seed, temperature=spec.temperature, response=dialogue.response_text(completion),
+                     tool_calls=list(parsed.calls), finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
                      completion_tokens=completion.completion_tokens, latency_s=result.latency_s)
     outcome, observation, changed, tool_s = _act(state.workspace, parsed)
     before = state.totals
