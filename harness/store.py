@@ -70,6 +70,14 @@ class RunStore:
         with self._tx():
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", items.items())
 
+    def add_to_meta(self, key: str, amount: float) -> float:
+        """Add to a number kept in meta (0 when absent), read and written in one transaction."""
+        with self._tx():
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            total = (float(row[0]) if row else 0.0) + amount
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, repr(total)))
+        return total
+
     # -- problems ---------------------------------------------------------------------
 
     def put_problems(self, problems: list[Problem]) -> None:

@@ -1,4 +1,4 @@
-"""A run's report: report.json (every number), report.md (for people) and coverage.png.
+"""A run's report: report.json (every number), report.md (for people) and its PNG plots.
 
 Everything here is a function of a RunSummary alone, so a report can be rebuilt from an
 export without the store. Attempts that produced no answer or hit a model error stay in n:
@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Any
 from harness.records import VerdictStatus
 from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.report.passk import conventional_ks, k_grid, mean_pass_at_ks
-from harness.report.plots_extra import FITS_PLOT_NAME, SELECTION_PLOT_NAME, coverage_fits_figure, selection_figure
+from harness.report.plots_extra import (
+    COST_PLOT_NAME,
+    FITS_PLOT_NAME,
+    FLAKY_PLOT_NAME,
+    SELECTION_PLOT_NAME,
+    cost_coverage_figure,
+    coverage_fits_figure,
+    flaky_figure,
+    selection_figure,
+)
+from harness.report.cost import render_cost_section, report_cost
 from harness.report.stats import render_statistics
 from harness.select import majority_vote
 
@@ -104,12 +114,39 @@ def _dedup_ratio(counts: dict[str, int], unique_candidates: int) -> float | None
 
 
 def _tokens(attempts: list[AttemptOutcome]) -> dict[str, Any]:
-    completion = sum(a.completion_tokens for a in attempts)
+    prompt, completion = sum(a.prompt_tokens for a in attempts), sum(a.completion_tokens for a in attempts)
     return {
-        "prompt": sum(a.prompt_tokens for a in attempts),
+        "prompt": prompt,
         "completion": completion,
+        "per_attempt_prompt_mean": prompt / len(attempts) if attempts else None,
         "per_attempt_completion_mean": completion / len(attempts) if attempts else None,
     }
+
+
+def _cost(summary: RunSummary, measured: list[ProblemOutcome], notes: list[str]) -> dict[str, Any] | None:
+    """The cost section when the run has cost settings; a failure costs the section, never the report."""
+    if summary.cost is None:
+        return None
+    try:
+        section = report_cost(measured, summary.model, summary.cost, summary.sampling_wall_s)
+        json.dumps(section, allow_nan=False)  # the report is strict JSON
+    except (ValueError, ArithmeticError) as exc:
+        notes.append(f"cost section left out: {exc}")
+        return None
+    return section
+
+
+def _plots(report: dict[str, Any]) -> dict[str, str]:
+    """Plot name -> file name, for the plots this report has data for."""
+    plots = {"coverage": PLOT_NAME}
+    if report["statistics"]:
+        plots |= {"coverage_fits": FITS_PLOT_NAME, "selection": SELECTION_PLOT_NAME}
+    cost = report["cost"]
+    if cost is not None and cost["per_attempt_usd"] is not None and cost["by_k"]:
+        plots["cost_coverage"] = COST_PLOT_NAME
+    if report["flaky"] and report["pass_at_k"]:
+        plots["flaky"] = FLAKY_PLOT_NAME
+    return plots
 
 
 def _sample_count_notes(problems: list[ProblemOutcome], measured: list[ProblemOutcome]) -> list[str]:
@@ -134,7 +171,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     pass_at_k, conventional = _coverage(measured)
     counts = _attempt_counts(attempts)
     majorities = [r["majority_correct"] for r in rows if not r["excluded"]]
-    return {
+    report = {
         "run": summary.run_name, "task": summary.task, "model": summary.model,
         "backend": summary.backend, "simulated": summary.simulated, "verifier": summary.verifier,
         "n_problems": len(measured),
@@ -149,11 +186,14 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         "unique_candidates": summary.unique_candidates,
         "dedup_ratio": _dedup_ratio(counts, summary.unique_candidates),
         "tokens": _tokens(attempts),
+        "sampling_wall_s": summary.sampling_wall_s,
+        "cost": _cost(summary, measured, notes),
         "notes": notes,
         "flaky": _flaky_section(measured),
         "statistics": _statistics(measured, notes),
         "per_problem": rows,
     }
+    return report | {"plots": _plots(report)}
 
 
 def _statistics(measured: list[ProblemOutcome], notes: list[str]) -> dict[str, Any]:
@@ -224,6 +264,8 @@ def _flaky_lines(report: dict[str, Any]) -> list[str]:
              f"| k | strict | flaky tests set aside | without flaky problems ({flaky['n_problems_without_flaky']}) |",
              "|---:|---:|---:|---:|"]
     lines += [f"| {k} | {_fmt(strict.get(k))} | {_fmt(aside.get(k))} | {_fmt(steady.get(k))} |" for k in strict]
+    if "flaky" in report.get("plots", {}):
+        lines += ["", f"![effect of flaky tests]({report['plots']['flaky']})"]
     return lines + [""]
 
 
@@ -245,10 +287,22 @@ def _attempt_lines(report: dict[str, Any]) -> list[str]:
 
 def _token_lines(report: dict[str, Any]) -> list[str]:
     tokens = report["tokens"]
+    wall = report["sampling_wall_s"]
     return ["## Tokens", "",
             f"- Prompt (summed over attempts): {tokens['prompt']}",
             f"- Completion: {tokens['completion']}",
-            f"- Completion per attempt (mean): {_fmt(tokens['per_attempt_completion_mean'], 1)}", ""]
+            f"- Per attempt (mean): {_fmt(tokens['per_attempt_prompt_mean'], 1)} prompt, "
+            f"{_fmt(tokens['per_attempt_completion_mean'], 1)} completion",
+            f"- Sampling time (measured, all invocations): {'not measured' if wall is None else f'{wall:.1f} s'}", ""]
+
+
+def _cost_lines(report: dict[str, Any]) -> list[str]:
+    if report["cost"] is None:
+        return []
+    lines = render_cost_section(report["cost"])
+    if "cost_coverage" in report["plots"]:
+        lines += [f"![cost against coverage]({report['plots']['cost_coverage']})", ""]
+    return lines
 
 
 def _hardest_lines(report: dict[str, Any]) -> list[str]:
@@ -276,6 +330,7 @@ def render_markdown(report: dict[str, Any], plot_name: str) -> str:
     lines += [f"![coverage against samples]({plot_name})", ""]
     lines += render_statistics(report.get("statistics") or {}, FITS_PLOT_NAME, SELECTION_PLOT_NAME)
     lines += _flaky_lines(report) + _selection_lines(report) + _attempt_lines(report) + _token_lines(report)
+    lines += _cost_lines(report)
     lines += _hardest_lines(report)
     return "\n".join(lines)
 
@@ -338,21 +393,32 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+_FIGURES: dict[str, tuple[str, Callable[[dict[str, Any]], Figure]]] = {
+    # report["plots"] name -> (key in write_report's result, figure)
+    "coverage": ("plot", coverage_figure),
+    "coverage_fits": ("fits_plot", coverage_fits_figure),
+    "selection": ("selection_plot", selection_figure),
+    "cost_coverage": ("cost_plot", cost_coverage_figure),
+    "flaky": ("flaky_plot", flaky_figure),
+}
+
+
 def write_report(summary: RunSummary, out_dir: Path) -> dict[str, Path]:
-    """Write report.json, report.md and coverage.png into out_dir; return their paths."""
+    """Write report.json, report.md and every plot report["plots"] lists into out_dir; return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = build_report(summary)
-    paths = {"json": out_dir / "report.json", "markdown": out_dir / "report.md",
-             "plot": out_dir / PLOT_NAME}
+    paths = {"json": out_dir / "report.json", "markdown": out_dir / "report.md"}
     text_json = json.dumps(report, indent=2, allow_nan=False) + "\n"
     text_md = render_markdown(report, PLOT_NAME)
     _write_atomically(paths["json"], lambda tmp: tmp.write_text(text_json, encoding="utf-8"))
     _write_atomically(paths["markdown"], lambda tmp: tmp.write_text(text_md, encoding="utf-8"))
-    _write_atomically(paths["plot"], lambda tmp: plot_coverage(report, tmp))
-    if report["statistics"]:
-        paths["fits_plot"] = out_dir / FITS_PLOT_NAME
-        paths["selection_plot"] = out_dir / SELECTION_PLOT_NAME
-        _write_atomically(paths["fits_plot"], lambda tmp: coverage_fits_figure(report).savefig(tmp, dpi=150, format="png"))
-        _write_atomically(paths["selection_plot"], lambda tmp: selection_figure(report).savefig(tmp, dpi=150, format="png"))
+    _write_atomically(out_dir / PLOT_NAME, lambda tmp: plot_coverage(report, tmp))
+    paths["plot"] = out_dir / PLOT_NAME
+    for name, file_name in report["plots"].items():
+        if name == "coverage":
+            continue  # written above through plot_coverage
+        key, figure = _FIGURES[name]
+        paths[key] = out_dir / file_name
+        _write_atomically(paths[key], lambda tmp, figure=figure: figure(report).savefig(tmp, dpi=150, format="png"))
     return paths

@@ -5,6 +5,8 @@
 - Baselines (`configs/baselines.yaml`): single-attempt systems, each a per-instance `resolved`
   list in the SWE-bench experiments format plus a cost per instance, each with its source.
 - `cost_table` / `render_cost_table`: rows like Table 1 of Large Language Monkeys.
+- `CostInputs` (`read_cost_inputs`): a run config's `cost:` section with its files read, kept in
+  the run store; `report_cost` / `render_cost_section`: the cost section of report.json / report.md.
 
 Errors name the YAML file and field, like run configs do.
 """
@@ -19,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.config import ConfigError, read_yaml_mapping
-from harness.report.passk import Counts, mean_pass_at_k
+from harness.config import ConfigError, CostConfig, read_yaml_mapping
+from harness.report.passk import Counts, k_grid, mean_pass_at_k, mean_pass_at_ks
 
 _TOLERANCE = 1e-12  # coverage 72/300 computed as 0.23999999999999999 still reaches 0.24
 
@@ -159,14 +161,16 @@ def attempts_to_reach(ns: Counts, cs: Counts, target: float) -> int | None:
     return lo
 
 
-def cost_to_reach(ns: Counts, cs: Counts, target: float, cost_per_attempt: float) -> dict[str, Any] | None:
-    """Attempts per problem, and dollars, for coverage to match a single-attempt score `target`."""
+def cost_to_reach(ns: Counts, cs: Counts, target: float, cost_per_attempt: float | None) -> dict[str, Any] | None:
+    """Attempts per problem, and dollars (None when the cost per attempt is unknown), for
+    coverage to match a single-attempt score `target`."""
     k = attempts_to_reach(ns, cs, target)
     if k is None:
         return None
     problems = len(ns)
-    return {"target": target, "k": k, "coverage_at_k": mean_pass_at_k(ns, cs, k),
-            "per_problem_usd": k * cost_per_attempt, "total_usd": k * cost_per_attempt * problems}
+    per_problem = None if cost_per_attempt is None else k * cost_per_attempt
+    return {"target": target, "k": k, "coverage_at_k": mean_pass_at_k(ns, cs, k), "per_problem_usd": per_problem,
+            "total_usd": None if per_problem is None else per_problem * problems}
 
 
 # ---------------------------------------------------------------- frontier baselines
@@ -267,66 +271,198 @@ def render_cost_table(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- what a run stores
+
+
+class ResolvedBaseline(_Strict):
+    """A baseline with its resolved list read, as a run stores it."""
+
+    key: str
+    name: str
+    source: str
+    cost_per_instance_usd: float | None = None
+    cost_source: str | None = None
+    resolved_file: str
+    resolved: list[str]
+
+
+class CostInputs(_Strict):
+    """A run's cost section with its files read. The run store keeps it (meta `cost`), so
+    `monkeys report` prices the run from the store alone, whatever happened to the files since."""
+
+    prices_file: str
+    api: str | None = None
+    gpu: str | None = None
+    price: ApiPrice | GpuPrice  # the one entry of the price table the run is charged at
+    n_gpus: int = 1
+    gpu_hours: float | None = None
+    tokens_per_second: float | None = None
+    baselines: list[ResolvedBaseline] = Field(default_factory=list)
+    table_attempts: list[int] = Field(default_factory=list)
+
+
+def read_cost_inputs(config: CostConfig) -> CostInputs:
+    """Read the price entry and the baselines a cost section names; ConfigError names what is wrong."""
+    prices = load_prices(config.prices)
+    if config.api is not None:
+        price: ApiPrice | GpuPrice = _lookup(prices.apis, config.api, f"cost.api ({config.prices})")
+    else:
+        price = _lookup(prices.gpus, config.gpu or "", f"cost.gpu ({config.prices})")
+    baselines = {} if config.baselines is None else load_baselines(config.baselines)
+    return CostInputs(
+        prices_file=str(config.prices), api=config.api, gpu=config.gpu, price=price, n_gpus=config.n_gpus,
+        gpu_hours=config.gpu_hours, tokens_per_second=config.tokens_per_second,
+        baselines=[ResolvedBaseline(key=key, name=b.name, source=b.source, cost_per_instance_usd=b.cost_per_instance_usd,
+                                    cost_source=b.cost_source, resolved_file=str(b.resolved),
+                                    resolved=sorted(load_resolved(b.resolved)))
+                   for key, b in baselines.items()],
+        table_attempts=config.table_attempts,
+    )
+
+
+def charge_basis(inputs: CostInputs, sampling_wall_s: float | None) -> CostBasis | str:
+    """What the run is charged for, or why it cannot be charged (a GPU rate without a GPU time)."""
+    if inputs.api is not None:
+        return ApiBasis(api=inputs.api)
+    gpu = inputs.gpu or ""
+    if inputs.tokens_per_second is not None:
+        return GpuThroughputBasis(gpu=gpu, tokens_per_second=inputs.tokens_per_second, n_gpus=inputs.n_gpus)
+    if inputs.gpu_hours is not None:
+        return GpuHoursBasis(gpu=gpu, gpu_hours=inputs.gpu_hours)
+    if not sampling_wall_s:
+        return ("no sampling time was measured (imported samples?); "
+                "set cost.gpu_hours or cost.tokens_per_second to price GPU time")
+    # Wall time while sampling is the time the GPUs were held, whether busy or not.
+    return GpuHoursBasis(gpu=gpu, gpu_hours=inputs.n_gpus * sampling_wall_s / 3600.0)
+
+
+def _price_table(inputs: CostInputs) -> PriceTable:
+    if inputs.api is not None:
+        return PriceTable(apis={inputs.api: inputs.price})
+    return PriceTable(gpus={inputs.gpu or "": inputs.price})
+
+
+def _basis_facts(inputs: CostInputs, basis: CostBasis | str, sampling_wall_s: float | None) -> dict[str, Any]:
+    kind = {ApiBasis: "api", GpuHoursBasis: "gpu_hours", GpuThroughputBasis: "gpu_throughput"}
+    facts: dict[str, Any] = {"kind": "unavailable" if isinstance(basis, str) else kind[type(basis)],
+                             "price_name": inputs.api or inputs.gpu, "price": inputs.price.model_dump(),
+                             "prices_file": inputs.prices_file}
+    if inputs.gpu is not None:
+        facts |= {"n_gpus": inputs.n_gpus, "sampling_wall_s": sampling_wall_s,
+                  "gpu_hours_measured": inputs.gpu_hours is None and inputs.tokens_per_second is None}
+    return facts | ({} if isinstance(basis, str) else basis.model_dump())
+
+
 # ---------------------------------------------------------------- the report's cost section
 
 
-def _baseline_entry(key: str, baseline: Baseline, ns: Counts, cs: Counts, instance_ids: Sequence[str],
+def _baseline_entry(baseline: ResolvedBaseline, ns: Counts, cs: Counts, instance_ids: Sequence[str],
                     per_attempt: float | None) -> dict[str, Any]:
-    rate = resolve_rate(load_resolved(baseline.resolved), instance_ids)
-    reach = None if per_attempt is None else cost_to_reach(ns, cs, rate, per_attempt)
+    rate = resolve_rate(baseline.resolved, instance_ids)
     own = None if baseline.cost_per_instance_usd is None else baseline.cost_per_instance_usd * len(instance_ids)
-    return {"key": key, "name": baseline.name, "resolve_rate": rate, "source": baseline.source,
+    return {"key": baseline.key, "name": baseline.name, "resolve_rate": rate,
+            "resolved_in_run": len(set(baseline.resolved) & set(instance_ids)), "source": baseline.source,
             "cost_per_instance_usd": baseline.cost_per_instance_usd, "cost_source": baseline.cost_source,
-            "total_usd": own, "to_reach": reach}
+            "total_usd": own, "to_reach": cost_to_reach(ns, cs, rate, per_attempt)}
 
 
-def _section_rows(model: str, ns: Counts, cs: Counts, per_attempt: float, entries: list[dict[str, Any]],
-                  instance_ids: Sequence[str]) -> list[CostRow]:
-    """Table 1 rows: this run at the fewest attempts that match the best baseline it reaches
-    (all its attempts when it reaches none), then each baseline's single attempt."""
+def _table_ks(entries: list[dict[str, Any]], wanted: list[int], n_min: int, notes: list[str]) -> list[int]:
+    """Attempts per problem at which the run appears in the table: the configured ones, else the
+    fewest that match the best baseline it reaches, else all it has."""
+    if wanted:
+        too_many = [k for k in wanted if k > n_min]
+        if too_many:
+            notes.append(f"cost.table_attempts {too_many} left out: only {n_min} samples per problem")
+        return [k for k in wanted if k <= n_min]
     reached = [e["to_reach"]["k"] for e in entries if e["to_reach"] is not None]
-    attempts = max(reached) if reached else int(min(int(n) for n in ns))
-    rows = [row_from_outcomes(model, ns, cs, attempts, per_attempt)]
+    return [max(reached) if reached else n_min]
+
+
+def _section_rows(model: str, ns: Counts, cs: Counts, per_attempt: float | None, entries: list[dict[str, Any]],
+                  ks: list[int], instance_ids: Sequence[str]) -> list[CostRow]:
+    """Table 1 rows: this run at each of ks attempts, then each baseline's single attempt."""
+    rows = [] if per_attempt is None else [row_from_outcomes(model, ns, cs, k, per_attempt) for k in ks]
     rows += [CostRow(e["name"], e["cost_per_instance_usd"], 1, e["resolve_rate"], len(instance_ids))
              for e in entries if e["cost_per_instance_usd"] is not None]
     return rows
 
 
-def report_cost(problems: Sequence[Any], model: str, prices: PriceTable, basis: CostBasis,
-                baselines: dict[str, Baseline] | None = None) -> dict[str, Any]:
+def _cost_by_k(ns: Counts, cs: Counts, per_attempt: float | None) -> list[dict[str, Any]]:
+    """Coverage against dollars at each k of the grid: the cost-against-coverage curve."""
+    ks = k_grid(int(min(int(n) for n in ns)))
+    return [{"k": k, "coverage": coverage, "per_problem_usd": None if per_attempt is None else k * per_attempt,
+             "total_usd": None if per_attempt is None else k * per_attempt * len(ns)}
+            for k, coverage in zip(ks, mean_pass_at_ks(ns, cs, ks))]
+
+
+def report_cost(problems: Sequence[Any], model: str, inputs: CostInputs, sampling_wall_s: float | None) -> dict[str, Any]:
     """The JSON-able cost section from ProblemOutcome-like objects (`problem_id`, `attempts` with
     `passed`, `prompt_tokens`, `completion_tokens`); problem ids are the instance ids baselines
     are scored on."""
     measured = [p for p in problems if len(p.attempts) > 0]
     ns = [len(p.attempts) for p in measured]
     cs = [sum(a.passed for a in p.attempts) for p in measured]
-    prompt = sum(a.prompt_tokens for p in measured for a in p.attempts)
-    completion = sum(a.completion_tokens for p in measured for a in p.attempts)
-    summary = cost_summary(run_cost_usd(prices, basis, prompt, completion), ns, cs)
-    summary["basis"] = basis.model_dump()
+    basis = charge_basis(inputs, sampling_wall_s)
+    if isinstance(basis, str):
+        summary = cost_summary(0.0, ns, cs) | {"total_usd": None, "per_attempt_usd": None, "per_solved_problem_usd": None}
+    else:
+        prompt = sum(a.prompt_tokens for p in measured for a in p.attempts)
+        completion = sum(a.completion_tokens for p in measured for a in p.attempts)
+        summary = cost_summary(run_cost_usd(_price_table(inputs), basis, prompt, completion), ns, cs)
+    section = summary | {"basis": _basis_facts(inputs, basis, sampling_wall_s),
+                         "unavailable": basis if isinstance(basis, str) else None,
+                         "baselines": [], "table": [], "by_k": [], "notes": []}
+    if not measured:
+        return section
     ids = [p.problem_id for p in measured]
-    entries = [_baseline_entry(key, b, ns, cs, ids, summary["per_attempt_usd"])
-               for key, b in (baselines or {}).items()] if measured else []
-    table = cost_table(_section_rows(model, ns, cs, summary["per_attempt_usd"], entries, ids)) if measured else []
-    return {**summary, "baselines": entries, "table": table}
+    entries = [_baseline_entry(b, ns, cs, ids, summary["per_attempt_usd"]) for b in inputs.baselines]
+    section["notes"] += [f"baseline {e['name']}: none of its resolved instances is in this run (another benchmark?)"
+                         for e in entries if e["resolved_in_run"] == 0]
+    ks = _table_ks(entries, inputs.table_attempts, min(ns), section["notes"])
+    rows = _section_rows(model, ns, cs, summary["per_attempt_usd"], entries, ks, ids)
+    return section | {"baselines": entries, "table": cost_table(rows), "by_k": _cost_by_k(ns, cs, summary["per_attempt_usd"])}
+
+
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${_money(value)}"
+
+
+def _reach_text(reach: dict[str, Any] | None) -> str:
+    if reach is None:
+        return "not reached with the samples taken"
+    return (f"k = {reach['k']} attempts per problem (coverage {reach['coverage_at_k']:.4f}), "
+            f"{_usd(reach['total_usd'])} in all")
+
+
+def _basis_text(basis: dict[str, Any]) -> str:
+    price = basis["price"]
+    if "input_usd_per_mtok" in price:
+        rate = f"${price['input_usd_per_mtok']:g} / ${price['output_usd_per_mtok']:g} per million input / output tokens"
+    else:
+        rate = f"${price['usd_per_gpu_hour']:g} per GPU-hour"
+    text = f"`{basis['price_name']}` at {rate} ({price['source']}"
+    text += f", {price['as_of']})" if price.get("as_of") else ")"
+    if basis["kind"] == "gpu_hours":
+        how = (f"measured sampling time {basis['sampling_wall_s']:.1f} s x {basis['n_gpus']} GPU(s)"
+               if basis["gpu_hours_measured"] else "as configured")
+        text += f" for {basis['gpu_hours']:.4g} GPU-hours ({how})"
+    elif basis["kind"] == "gpu_throughput":
+        text += f" for completion tokens at {basis['tokens_per_second']:g} tokens/s on {basis['n_gpus']} GPU(s)"
+    return text
 
 
 def render_cost_section(cost: dict[str, Any]) -> list[str]:
     """report.md lines for report_cost's section."""
-    def usd(value: float | None) -> str:
-        return "n/a" if value is None else f"${_money(value)}"
-
-    lines = ["## Cost", "",
-             f"- Basis: {', '.join(f'{k} = {v}' for k, v in cost['basis'].items())}",
-             f"- Total: {usd(cost['total_usd'])} for {cost['attempts']} attempts "
-             f"({usd(cost['per_attempt_usd'])} per attempt)",
-             f"- Per solved problem: {usd(cost['per_solved_problem_usd'])} ({cost['solved']} solved)", ""]
-    for b in cost["baselines"]:
-        reach = b["to_reach"]
-        text = ("not reached with the samples taken" if reach is None else
-                f"k = {reach['k']} attempts per problem (coverage {reach['coverage_at_k']:.4f}), "
-                f"{usd(reach['total_usd'])} in all")
-        lines.append(f"- To match {b['name']} ({100 * b['resolve_rate']:.2f}% single attempt; {b['source']}): {text}")
+    lines = ["## Cost", "", f"- Priced: {_basis_text(cost['basis'])}"]
+    if cost["unavailable"]:
+        lines.append(f"- **Not priced: {cost['unavailable']}**")
+    else:
+        lines += [f"- Total: {_usd(cost['total_usd'])} for {cost['attempts']} attempts "
+                  f"({_usd(cost['per_attempt_usd'])} per attempt)",
+                  f"- Per solved problem: {_usd(cost['per_solved_problem_usd'])} ({cost['solved']} solved)"]
+    lines += [f"- To match {b['name']} ({100 * b['resolve_rate']:.2f}% single attempt; {b['source']}): "
+              f"{_reach_text(b['to_reach'])}" for b in cost["baselines"]]
+    lines += [f"- Note: {note}" for note in cost["notes"]]
     if cost["table"]:
         lines += ["", render_cost_table(cost["table"])]
     return lines + [""]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from harness.records import VerdictStatus
+from harness.report.cost import CostInputs
 
 
 class AttemptOutcome(BaseModel):
@@ -52,3 +53,5 @@ class RunSummary(BaseModel):
     verifier: str = ""
     problems: list[ProblemOutcome] = Field(default_factory=list)
     unique_candidates: int = 0  # distinct (problem, candidate) pairs actually verified
+    sampling_wall_s: float | None = None  # measured time spent sampling, over every invocation (None: not measured)
+    cost: CostInputs | None = None  # how to price the run, with its price entry and baselines read

@@ -1,6 +1,6 @@
-"""Plots for the statistics section: coverage with its band and both scaling fits, and
-selection without a verifier against coverage. Inputs are report dicts (report.json), so a
-plot can be redrawn from the file alone."""
+"""Plots beside coverage.png: coverage with its band and both scaling fits, selection without a
+verifier against coverage, cost against coverage with the frontier baselines, and the effect
+of flaky tests. Inputs are report dicts (report.json), so a plot can be redrawn from the file alone."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 FITS_PLOT_NAME = "coverage_fits.png"
 SELECTION_PLOT_NAME = "selection.png"
+COST_PLOT_NAME = "cost_coverage.png"
+FLAKY_PLOT_NAME = "flaky.png"
 
 
 def _new_figure() -> tuple[Figure, Axes]:
@@ -80,6 +82,51 @@ def selection_figure(report: dict[str, Any]) -> Figure:
     ax.set_ylabel(f"success rate (mean over {sel['n_subsets']} random k-subsets)")
     # Selection often stays flat near the bottom while coverage climbs: let the legend find room.
     _log2_axis(ax, sel["ks"], f"{report['run']}: selection vs. coverage", report["simulated"], legend_at="best")
+    fig.tight_layout()
+    return fig
+
+
+def cost_coverage_figure(report: dict[str, Any]) -> Figure:
+    """Coverage against what the run costs at k attempts per problem (log dollars), with each
+    frontier baseline's single attempt: a point where its cost is known, a dashed level where not."""
+    cost = report["cost"]
+    curve = [row for row in cost["by_k"] if row["total_usd"] is not None]
+    fig, ax = _new_figure()
+    ax.plot([r["total_usd"] for r in curve], [r["coverage"] for r in curve], marker="o", color="C0",
+            label=f"{report['model']}, k attempts per problem")
+    for row in curve:
+        ax.annotate(f"k={row['k']}", (row["total_usd"], row["coverage"]), textcoords="offset points",
+                    xytext=(4, -10), fontsize="x-small", color="C0")
+    for i, b in enumerate(cost["baselines"], start=1):
+        label = f"{b['name']} (1 attempt)"
+        if b["total_usd"] is not None:
+            ax.scatter([b["total_usd"]], [b["resolve_rate"]], marker="*", s=120, color=f"C{i}", zorder=3, label=label)
+        else:
+            ax.axhline(b["resolve_rate"], linestyle="--", linewidth=1, color=f"C{i}", label=label + ", cost unknown")
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel(f"cost of the run over {report['n_problems']} problems, USD (log scale)")
+    ax.set_ylabel("coverage / share solved")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.set_title(f"{report['run']}: cost against coverage" + (" (simulated model)" if report["simulated"] else ""))
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def flaky_figure(report: dict[str, Any]) -> Figure:
+    """Coverage against k graded strictly, with flaky tests set aside, and without flaky problems."""
+    flaky = report["flaky"]
+    ks = [int(k) for k in report["pass_at_k"]]
+    fig, ax = _new_figure()
+    curves = [(report["pass_at_k"], "strict", "o"), (flaky["pass_at_k_flaky_tests_set_aside"], "flaky tests set aside", "s"),
+              (flaky["pass_at_k_without_flaky_problems"],
+               f"without the {len(flaky['flaky_problems'])} flaky problem(s)", "^")]
+    for values, label, marker in curves:
+        if values:
+            ax.plot([int(k) for k in values], list(values.values()), marker=marker, label=label)
+    ax.set_ylabel("coverage")
+    _log2_axis(ax, ks, f"{report['run']}: effect of flaky tests", report["simulated"])
     fig.tight_layout()
     return fig
 

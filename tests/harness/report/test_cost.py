@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import ConfigError
+from harness.config import ConfigError, CostConfig, resolve_cost_paths
 from harness.report.cost import (
     ApiBasis,
+    CostInputs,
     GpuHoursBasis,
     GpuThroughputBasis,
     attempts_to_reach,
@@ -22,6 +23,7 @@ from harness.report.cost import (
     load_prices,
     load_resolved,
     prices_from_dict,
+    read_cost_inputs,
     render_cost_section,
     render_cost_table,
     report_cost,
@@ -183,28 +185,104 @@ def test_repository_baselines_file_is_valid() -> None:
     assert baselines["moatless_gpt4o"].cost_per_instance_usd == 0.13
 
 
-def test_report_cost_section(tmp_path: Path) -> None:
+def outcomes(pass_counts: list[int], n: int = 4, prompt: int = 1000, completion: int = 500) -> list:
+    """Problems LITE[0], LITE[1], ... with n attempts each, the first c of them passed."""
     from harness.records import VerdictStatus
-    from harness.report.cost import Baseline
     from harness.report.outcomes import AttemptOutcome, ProblemOutcome
 
     def problem(i: int, passes: int) -> ProblemOutcome:
         attempts = [AttemptOutcome(index=j, status=VerdictStatus.PASSED if j < passes else VerdictStatus.FAILED,
-                                   prompt_tokens=1000 if j == 0 else 0, completion_tokens=500) for j in range(4)]
+                                   prompt_tokens=prompt if j == 0 else 0, completion_tokens=completion) for j in range(n)]
         return ProblemOutcome(problem_id=LITE[i], attempts=attempts)
 
-    problems = [problem(i, 4 if i < 3 else 1 if i < 6 else 0) for i in range(10)]  # coverage@1 0.375
-    prices = prices_from_dict({"apis": {"m": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2,
-                                              "source": "s", "as_of": "x"}}})
-    baseline = Baseline(name="B", resolved=resolved_file(tmp_path, "b", 5), cost_per_instance_usd=0.5, source="t")
-    section = report_cost(problems, "ours", prices, ApiBasis(api="m"), {"b": baseline})
+    return [problem(i, c) for i, c in enumerate(pass_counts)]
+
+
+def inputs(tmp_path: Path, cost: dict, baselines: dict[str, tuple[int, float | None]] | None = None) -> CostInputs:
+    """CostInputs read from files written here: a price table and baselines resolving the first N of LITE."""
+    import yaml
+
+    (tmp_path / "prices.yaml").write_text(yaml.safe_dump({
+        "apis": {"m": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2, "source": "s", "as_of": "x"}},
+        "gpus": {"h100": {"usd_per_gpu_hour": 3.0, "source": "example"}}}))
+    table = {key: {"name": key.upper(), "resolved": str(resolved_file(tmp_path, key, count)), "source": f"src {key}"}
+             | ({} if price is None else {"cost_per_instance_usd": price})
+             for key, (count, price) in (baselines or {}).items()}
+    if baselines:
+        (tmp_path / "baselines.yaml").write_text(yaml.safe_dump({"baselines": table}))
+        cost = cost | {"baselines": "baselines.yaml"}
+    return read_cost_inputs(resolve_cost_paths(CostConfig.model_validate({"prices": "prices.yaml"} | cost), tmp_path))
+
+
+def test_report_cost_section(tmp_path: Path) -> None:
+    problems = outcomes([4] * 3 + [1] * 3 + [0] * 4)  # coverage@1 0.375
+    section = report_cost(problems, "ours", inputs(tmp_path, {"api": "m"}, {"b": (5, 0.5)}), sampling_wall_s=None)
     # 10 prompts of 1,000 tokens at $1/M, 40 completions of 500 at $2/M.
     assert section["total_usd"] == pytest.approx(0.01 + 0.04)
     assert section["per_attempt_usd"] == pytest.approx(0.05 / 40)
+    assert section["basis"]["kind"] == "api" and section["unavailable"] is None
     entry = section["baselines"][0]
-    assert entry["resolve_rate"] == 0.5 and entry["total_usd"] == pytest.approx(5.0)
+    assert entry["resolve_rate"] == 0.5 and entry["resolved_in_run"] == 5 and entry["total_usd"] == pytest.approx(5.0)
     assert entry["to_reach"]["k"] == attempts_to_reach([4] * 10, [4] * 3 + [1] * 3 + [0] * 4, 0.5)
     assert [r["system"] for r in section["table"]] == ["ours", "B"]
     assert section["table"][0]["attempts"] == entry["to_reach"]["k"]
+    assert [row["k"] for row in section["by_k"]] == [1, 2, 4]
+    assert section["by_k"][-1]["total_usd"] == pytest.approx(4 * 0.05 / 40 * 10)
     text = "\n".join(render_cost_section(section))
-    assert "To match B (50.00% single attempt; t): k = " in text and "| B | 0.5 | 1 | 50.00 | 5 |" in text
+    assert "To match B (50.00% single attempt; src b): k = " in text and "| B | 0.5 | 1 | 50.00 | 5 |" in text
+    assert "`m` at $1 / $2 per million input / output tokens (s, x)" in text
+
+
+def test_cost_inputs_are_a_snapshot_the_files_can_leave(tmp_path: Path) -> None:
+    stored = inputs(tmp_path, {"api": "m"}, {"b": (1, 0.5)}).model_dump_json()
+    for path in tmp_path.rglob("*.*"):
+        path.unlink()
+    section = report_cost(outcomes([4, 0]), "ours", CostInputs.model_validate_json(stored), None)
+    assert section["baselines"][0]["resolve_rate"] == 0.5  # of LITE[0] and LITE[1], only LITE[0]
+    assert section["total_usd"] == pytest.approx(2 * 1000 / 1e6 + 8 * 500 * 2 / 1e6)
+
+
+@pytest.mark.parametrize("cost, wall_s, gpu_hours", [
+    ({"gpu": "h100", "n_gpus": 4}, 1800.0, 2.0),  # measured: half an hour on 4 GPUs
+    ({"gpu": "h100", "gpu_hours": 5.0}, 1800.0, 5.0),  # configured wins over measured
+    ({"gpu": "h100", "gpu_hours": 5.0}, None, 5.0),
+])
+def test_gpu_hours_basis(tmp_path: Path, cost: dict, wall_s: float | None, gpu_hours: float) -> None:
+    section = report_cost(outcomes([1, 0]), "ours", inputs(tmp_path, cost), wall_s)
+    assert section["basis"]["kind"] == "gpu_hours" and section["basis"]["gpu_hours"] == pytest.approx(gpu_hours)
+    assert section["total_usd"] == pytest.approx(3.0 * gpu_hours)
+    assert section["per_solved_problem_usd"] == pytest.approx(3.0 * gpu_hours)  # one problem solved
+
+
+def test_gpu_time_unmeasured_is_said_not_guessed(tmp_path: Path) -> None:
+    section = report_cost(outcomes([1, 0]), "ours", inputs(tmp_path, {"gpu": "h100"}, {"b": (1, 0.2)}), None)
+    assert section["unavailable"] and "cost.gpu_hours" in section["unavailable"]
+    assert section["total_usd"] is None and section["per_attempt_usd"] is None
+    # Attempts to reach a baseline do not need prices; dollars do.
+    reach = section["baselines"][0]["to_reach"]
+    assert reach["k"] == 4 and reach["total_usd"] is None  # coverage 0.5 needs all 4 samples
+    assert [r["system"] for r in section["table"]] == ["B"]
+    assert "**Not priced: no sampling time was measured" in "\n".join(render_cost_section(section))
+
+
+def test_throughput_basis(tmp_path: Path) -> None:
+    # 8 completions of 450 tokens = 3,600 tokens at 1 token/s on 2 GPUs: 2 GPU-hours at $3.
+    section = report_cost(outcomes([1, 0], completion=450), "ours",
+                          inputs(tmp_path, {"gpu": "h100", "tokens_per_second": 1.0, "n_gpus": 2}), 99.0)
+    assert section["basis"]["kind"] == "gpu_throughput" and section["total_usd"] == pytest.approx(6.0)
+
+
+def test_table_attempts_and_baselines_from_another_benchmark(tmp_path: Path) -> None:
+    cost = inputs(tmp_path, {"api": "m", "table_attempts": [1, 4, 9]}, {"b": (5, None)})
+    problems = outcomes([4, 0])
+    problems = [p.model_copy(update={"problem_id": f"other-{i}"}) for i, p in enumerate(problems)]
+    section = report_cost(problems, "ours", cost, None)
+    assert [(r["system"], r["attempts"]) for r in section["table"]] == [("ours", 1), ("ours", 4)]
+    assert any("[9] left out" in note for note in section["notes"])
+    assert any("none of its resolved instances" in note for note in section["notes"])
+    assert section["baselines"][0]["resolve_rate"] == 0.0
+
+
+def test_no_attempts_gives_an_empty_section(tmp_path: Path) -> None:
+    section = report_cost([], "ours", inputs(tmp_path, {"api": "m"}, {"b": (5, 0.5)}), None)
+    assert section["attempts"] == 0 and section["per_attempt_usd"] is None and section["table"] == []
