@@ -48,3 +48,22 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     assert len(verdicts) == 16 and any(v["passed"] for v in verdicts)
     assert main(args) == 0  # resumed: nothing left to sample or verify
     assert main([*args, "--set", "agent.budgets.max_steps=5"]) == 2  # other agent settings: refused
+
+
+def test_demo_run_with_tool_calls(tmp_path: Path) -> None:
+    """The simulated model plays action_format: tools (its actions come as tool calls) through monkeys run."""
+    from sandboxes.docker import docker_client
+
+    row, _ = build_toy_instance(docker_client())
+    data = tmp_path / "toy.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    out = tmp_path / "run"
+    assert main(["run", str(DEMO), "--out", str(out), "--no-progress", "--set", f"dataset.path={data}",
+                 "--set", "sampling.samples_per_problem=12", "--set", "verify.options.flake_runs=0",
+                 "--set", "agent.action_format=tools"]) == 0
+    verdicts = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
+    assert len(verdicts) == 12 and any(v["passed"] for v in verdicts)
+    steps = [json.loads(line) for path in (out / "trajectories").rglob("*.jsonl") for line in path.read_text().splitlines()]
+    calls = [s["call"]["tool_calls"] for s in steps if s["type"] == "step"]
+    assert sum(bool(c) for c in calls) > len(calls) // 2  # most steps were tool calls (malformed plan steps stay prose)
+    assert {c[0]["name"] for c in calls if c} >= {"search_code", "view", "edit", "finish"}
