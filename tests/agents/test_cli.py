@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,25 @@ def test_demo_run_with_tool_calls(tmp_path: Path) -> None:
     calls = [s["call"]["tool_calls"] for s in steps if s["type"] == "step"]
     assert sum(bool(c) for c in calls) > len(calls) // 2  # most steps were tool calls (malformed plan steps stay prose)
     assert {c[0]["name"] for c in calls if c} >= {"search_code", "view", "edit", "finish"}
+
+
+def demo_swe(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "demo_swe.py"), *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=REPO_ROOT, timeout=600)
+
+
+def test_demo_script_says_why_it_skips_without_docker(tmp_path: Path) -> None:
+    done = demo_swe("--out", str(tmp_path), DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert done.returncode == 0  # the rest of the demo still counts
+    assert "SKIPPED the toy SWE-bench agent demo: the Docker engine is not reachable" in done.stderr
+    assert "scripts/setup_docker.sh" in done.stderr and not any(tmp_path.iterdir())
+
+
+def test_demo_script_runs_the_toy_instance(tmp_path: Path) -> None:
+    rows = tmp_path / "toy_swe.jsonl"
+    done = demo_swe("--out", str(tmp_path), "--row-file", str(rows), "--no-progress",
+                    "--set", "sampling.samples_per_problem=10", "--set", "verify.options.flake_runs=0")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "demo_swe_agent" / "report.json").read_text())
+    assert report["simulated"] is True and json.loads(rows.read_text())["instance_id"] == "monkeys__calc-1"
+    assert len(list((tmp_path / "demo_swe_agent" / "trajectories").rglob("*.jsonl"))) == 10
