@@ -430,7 +430,7 @@ def _usd(value: float | None) -> str:
 def _reach_text(reach: dict[str, Any] | None) -> str:
     if reach is None:
         return "not reached with the samples taken"
-    return (f"k = {reach['k']} attempts per problem (coverage {reach['coverage_at_k']:.4f}), "
+    return (f"{reach['k']} attempt{'' if reach['k'] == 1 else 's'} per problem (coverage {reach['coverage_at_k']:.4f}), "
             f"{_usd(reach['total_usd'])} in all")
 
 

@@ -103,7 +103,11 @@ def cost_coverage_figure(report: dict[str, Any]) -> Figure:
             ax.scatter([b["total_usd"]], [b["resolve_rate"]], marker="*", s=120, color=f"C{i}", zorder=3, label=label)
         else:
             ax.axhline(b["resolve_rate"], linestyle="--", linewidth=1, color=f"C{i}", label=label + ", cost unknown")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"${value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis overlap
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel(f"cost of the run over {report['n_problems']} problems, USD (log scale)")
     ax.set_ylabel("coverage / share solved")

@@ -216,3 +216,36 @@ def test_flaky_problems_are_reported_three_ways() -> None:
     assert flaky["n_problems_without_flaky"] == 1
     assert "## Flaky tests" in render_markdown(report, "coverage.png")
     assert build_report(two_problems(simulated=False))["flaky"] is None
+
+
+def flaky_summary() -> RunSummary:
+    """Two problems, n = 4: one steady (c = 2), one flaky (strict c = 0, set aside c = 1)."""
+    def attempts(grades: str) -> list[AttemptOutcome]:  # "S": passed strictly, "L": passed with flaky tests set aside
+        return [AttemptOutcome(index=i, status=S.PASSED if g == "S" else S.FAILED, class_key=f"k{i}",
+                               lenient_passed=g in "SL") for i, g in enumerate(grades)]
+
+    return RunSummary(run_name="r", task="swebench", model="m", backend="b", simulated=False, problems=[
+        ProblemOutcome(problem_id="steady", attempts=attempts("SS--")),
+        ProblemOutcome(problem_id="flaky", flaky=True, attempts=attempts("L---"))])
+
+
+def test_flaky_plot_is_written_listed_and_linked(tmp_path: Path) -> None:
+    paths = write_report(flaky_summary(), tmp_path)
+    report = json.loads(paths["json"].read_text())
+    assert report["plots"] == {"coverage": "coverage.png", "coverage_fits": "coverage_fits.png",
+                               "selection": "selection.png", "flaky": "flaky.png"}
+    assert paths["flaky_plot"] == tmp_path / "flaky.png" and paths["flaky_plot"].read_bytes().startswith(PNG_MAGIC)
+    assert "![effect of flaky tests](flaky.png)" in paths["markdown"].read_text()
+    # The plotted curves are report.json's: strict, set aside, without the flaky problem.
+    ax = build.flaky_figure(report).axes[0]
+    curves = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert curves["strict"] == pytest.approx([(0.5 + 0) / 2, (5 / 6 + 0) / 2, (1 + 0) / 2])
+    assert curves["flaky tests set aside"] == pytest.approx([(0.5 + 0.25) / 2, (5 / 6 + 0.5) / 2, (1 + 1) / 2])
+    assert curves["without the 1 flaky problem(s)"] == pytest.approx([0.5, 5 / 6, 1.0])
+
+
+def test_every_listed_plot_exists_and_nothing_else(tmp_path: Path) -> None:
+    for run, out in ((two_problems(), tmp_path / "a"), (summary(), tmp_path / "empty")):
+        paths = write_report(run, out)
+        listed = json.loads(paths["json"].read_text())["plots"].values()
+        assert sorted(p.name for p in out.glob("*.png")) == sorted(listed)

@@ -229,7 +229,7 @@ def test_report_cost_section(tmp_path: Path) -> None:
     assert [row["k"] for row in section["by_k"]] == [1, 2, 4]
     assert section["by_k"][-1]["total_usd"] == pytest.approx(4 * 0.05 / 40 * 10)
     text = "\n".join(render_cost_section(section))
-    assert "To match B (50.00% single attempt; src b): k = " in text and "| B | 0.5 | 1 | 50.00 | 5 |" in text
+    assert f"To match B (50.00% single attempt; src b): {entry['to_reach']['k']} attempts per problem" in text and "| B | 0.5 | 1 | 50.00 | 5 |" in text
     assert "`m` at $1 / $2 per million input / output tokens (s, x)" in text
 
 
