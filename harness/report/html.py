@@ -442,7 +442,8 @@ def write_jsonp(path: Path, key: str, payload: dict[str, Any]) -> None:
 
 
 def _run_files(run_dir: Path) -> list[dict[str, str]]:
-    names = ("report.md", "report.json", "verdicts.jsonl", "coverage.png", "audit.json")
+    names = ("report.md", "report.json", "verdicts.jsonl", "coverage.png", "coverage_fits.png", "selection.png",
+             "cost_coverage.png", "flaky.png", "audit.json")
     return [{"name": name, "link": f"../{name}"} for name in names if (run_dir / name).is_file()]
 
 

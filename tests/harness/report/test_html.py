@@ -356,6 +356,14 @@ def test_audit_findings_appear_in_the_summary(tmp_path: Path):
     assert {"name": "audit.json", "link": "../audit.json"} in summary["files"]
 
 
+
+def test_the_summary_links_every_plot_the_report_wrote(tmp_path: Path):
+    run_dir = make_run(tmp_path, "gsm8k", GSM8K_ROWS, GSM8K_SAMPLES)
+    plots = json.loads((run_dir / "report.json").read_text())["plots"].values()
+    _, summary = read_jsonp(write_audit_site(run_dir).parent / "data" / "summary.js")
+    assert set(plots) <= {f["name"] for f in summary["files"]} and "coverage.png" in plots
+
+
 # ---------------------------------------------------------------- in the browser
 
 
