@@ -395,19 +395,31 @@ def _cost_by_k(ns: Counts, cs: Counts, per_attempt: float | None) -> list[dict[s
             for k, coverage in zip(ks, mean_pass_at_ks(ns, cs, ks))]
 
 
+def _counts_and_tokens(measured: Sequence[Any]) -> tuple[list[int], list[int], int, int]:
+    """n and c per problem, prompt and completion tokens in all: one pass over the attempts
+    (a large run has millions)."""
+    ns, cs, prompt, completion = [], [], 0, 0
+    for problem in measured:
+        passed = 0
+        for a in problem.attempts:
+            passed += a.passed
+            prompt += a.prompt_tokens
+            completion += a.completion_tokens
+        ns.append(len(problem.attempts))
+        cs.append(passed)
+    return ns, cs, prompt, completion
+
+
 def report_cost(problems: Sequence[Any], model: str, inputs: CostInputs, sampling_wall_s: float | None) -> dict[str, Any]:
     """The JSON-able cost section from ProblemOutcome-like objects (`problem_id`, `attempts` with
     `passed`, `prompt_tokens`, `completion_tokens`); problem ids are the instance ids baselines
     are scored on."""
     measured = [p for p in problems if len(p.attempts) > 0]
-    ns = [len(p.attempts) for p in measured]
-    cs = [sum(a.passed for a in p.attempts) for p in measured]
+    ns, cs, prompt, completion = _counts_and_tokens(measured)
     basis = charge_basis(inputs, sampling_wall_s)
     if isinstance(basis, str):
         summary = cost_summary(0.0, ns, cs) | {"total_usd": None, "per_attempt_usd": None, "per_solved_problem_usd": None}
     else:
-        prompt = sum(a.prompt_tokens for p in measured for a in p.attempts)
-        completion = sum(a.completion_tokens for p in measured for a in p.attempts)
         summary = cost_summary(run_cost_usd(_price_table(inputs), basis, prompt, completion), ns, cs)
     section = summary | {"basis": _basis_facts(inputs, basis, sampling_wall_s),
                          "unavailable": basis if isinstance(basis, str) else None,
