@@ -10,9 +10,15 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import BatchVerifier, Verifier
+
+if TYPE_CHECKING:
+    from harness.config import RunConfig
+    from harness.models.base import ModelBackend
+    from harness.problems.base import Task
 
 _worker_verifier: Verifier | None = None
 _worker_problems: dict[str, Problem] = {}
@@ -42,6 +48,17 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+
+    def model_backend(self, config: RunConfig, task: Task, problems: list[Problem]) -> ModelBackend:
+        from harness.registry import make_backend  # noqa: PLC0415
+
+        return make_backend(config, task, problems)
+
+    def check(self, verifier: Verifier) -> None:
+        return None  # this machine runs whatever the verifier needs, or the verifier says why not
+
+    def close(self) -> None:
+        return None
 
     def verify_all(self, verifier: Verifier, problems: dict[str, Problem],
                    candidates: list[Candidate]) -> Iterator[tuple[Candidate, Verdict]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from harness.records import Candidate, Problem, Verdict
@@ -31,3 +32,18 @@ class BatchVerifier(Verifier, Protocol):
     """
 
     def verify_many(self, items: Sequence[tuple[Problem, Candidate]]) -> Iterator[Verdict]: ...
+
+
+@dataclass(frozen=True)
+class RayPlacement:
+    """Where the Ray executor runs a verifier's tasks; a verifier may offer one as `ray_placement`.
+
+    `resources` are Ray custom resources per task; the name "docker" stands for the executor's
+    `docker_resource`. `cpus` is what one task uses (a verifier with its own process pool
+    reserves its pool's width). `per_problem`: a task holds one problem's candidates only, so
+    one warm container (and one flake check) serves a SWE-bench instance.
+    """
+
+    resources: dict[str, float] = field(default_factory=dict)
+    cpus: float = 1.0
+    per_problem: bool = False

@@ -42,6 +42,7 @@ from harness.problems.code_common import detect_language
 from harness.problems.code_contests import ContestSpec, TestCase, contest_spec
 from harness.problems.mbpp import mbpp_spec
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
+from harness.verifiers.base import RayPlacement
 from sandboxes.base import ExecResult, Limits
 
 if TYPE_CHECKING:
@@ -448,6 +449,10 @@ class PoolVerifier:
     @property
     def version(self) -> str:
         return self.rules
+
+    @property
+    def ray_placement(self) -> RayPlacement:
+        return RayPlacement(cpus=float(self.workers))  # a task's pool runs `workers` jobs at once
 
     # -- the pool --
     def pool(self) -> ExecutionPool:

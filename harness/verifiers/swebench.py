@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.problems.patches import key_digest, patched_paths
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
+from harness.verifiers.base import RayPlacement
 from harness.verifiers.flaky import (
     FlakeCheck,
     FlakeStore,
@@ -185,6 +186,8 @@ class SWEBenchVerifier:
     """A BatchVerifier: `verify_many` runs up to `containers` instances at once, in threads."""
 
     name = "swebench"
+    # On Ray: one instance per task (one warm container, one flake check), on nodes with Docker.
+    ray_placement = RayPlacement(resources={"docker": 1.0}, per_problem=True)
 
     def __init__(self, settings: SWEBenchSettings | None = None, sandbox_factory: SandboxFactory | None = None) -> None:
         self.settings = settings or SWEBenchSettings()

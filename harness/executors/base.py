@@ -1,0 +1,55 @@
+"""The seam between a run and where its work runs: this process and its workers, or a Ray cluster.
+
+An executor does two things for the pipeline. It provides the model backend sampling goes
+through (the local one builds it here; Ray puts replicas on the cluster behind the same
+`ModelBackend` interface), and it verifies candidates. Either way results come back to the
+driver, which alone writes the run store, so the store stays the single source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
+
+from harness.records import Candidate, Problem, Verdict
+
+if TYPE_CHECKING:
+    from harness.config import ExecutorConfig, RunConfig
+    from harness.models.base import ModelBackend
+    from harness.problems.base import Task
+    from harness.verifiers.base import Verifier
+
+
+class ExecutorFailure(RuntimeError):
+    """Work was lost for good (a worker died more often than retries allow); a rerun resumes it."""
+
+
+class Executor(Protocol):
+    name: str
+
+    def model_backend(self, config: RunConfig, task: Task, problems: list[Problem]) -> ModelBackend:
+        """The backend sampling goes through. Raises BackendUnavailable / ConfigError before anything is written."""
+        ...
+
+    def check(self, verifier: Verifier) -> None:
+        """Raise ConfigError when this executor could never run the verifier (no node has what it needs)."""
+        ...
+
+    def verify_all(self, verifier: Verifier, problems: dict[str, Problem],
+                   candidates: list[Candidate]) -> Iterator[tuple[Candidate, Verdict]]:
+        """Every candidate with its verdict, in completion order. Candidates whose work was lost are
+        not yielded (they stay unverified): ExecutorFailure is raised after the others."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def make_executor(config: ExecutorConfig, workers: int) -> Executor:
+    """`workers`: verification processes of the local executor (verify.workers)."""
+    if config.kind == "ray":
+        from harness.executors.ray import RayExecutor  # noqa: PLC0415 - ray stays an optional extra
+
+        return RayExecutor(config)
+    from harness.executors.local import LocalExecutor  # noqa: PLC0415
+
+    return LocalExecutor(workers)
