@@ -106,7 +106,11 @@ class RunStore:
         ]
         candidate_rows = [(c.problem_id, c.key, c.content) for c in candidates]
         with self._tx():
-            self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?, ?, ?)", candidate_rows)
+            # Spellings that share a key are one candidate; it keeps the smallest spelling, so what is
+            # stored (and judged) does not depend on the order attempts arrive in (Ray, concurrent calls).
+            self.db.executemany("INSERT INTO candidates VALUES (?, ?, ?) ON CONFLICT (problem_id, key) DO UPDATE "
+                                "SET content = excluded.content WHERE excluded.content < candidates.content",
+                                candidate_rows)
             self.db.executemany(f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
 
     def delete_error_attempts(self) -> int:
