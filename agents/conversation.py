@@ -22,7 +22,7 @@ from agents.toolcalls import TOOL_SCHEMAS, action_from_call, calls_in_text
 from agents.trajectory import StepRecord, Trajectory
 from agents.transcript import STOP as TRANSCRIPT_STOP
 from agents.transcript import render
-from harness.records import Completion, GenerationRequest, ToolCall
+from harness.records import Completion, ToolCall
 
 TEXT_STOP = ("\nObservation:",)  # a model that starts writing its own observation has finished its turn
 OBSERVATION = "Observation:\n"
@@ -67,6 +67,10 @@ def prompt_messages(start: Sequence[Message], steps: Sequence[StepRecord], elide
     messages = list(start)
     for step in steps:
         messages += step_messages(step, elide=step.step < elided)
+    return with_file_context(messages, file_context)
+
+
+def with_file_context(messages: list[Message], file_context: str) -> list[Message]:
     if file_context:
         last = messages[-1]
         messages[-1] = {**last, "content": f"{last.get('content') or ''}\n\n{file_context}"}
@@ -108,14 +112,15 @@ class Dialogue:
     def schema_chars(self) -> int:
         return len(json.dumps(TOOL_SCHEMAS)) if self.tools else 0
 
-    def request(self, base: GenerationRequest, messages: list[Message]) -> GenerationRequest:
-        """`base` with the conversation filled in: as messages (and tools), or rendered into one prompt."""
-        stop = () if self.tools else (TEXT_STOP if self.chat else TRANSCRIPT_STOP)
-        params = base.params.model_copy(update={"stop": stop})
+    @property
+    def stop(self) -> tuple[str, ...]:
+        return () if self.tools else (TEXT_STOP if self.chat else TRANSCRIPT_STOP)
+
+    def payload(self, messages: list[Message]) -> dict[str, Any]:
+        """The request's conversation fields: messages (and tools), or one rendered prompt."""
         if not self.chat:
-            return base.model_copy(update={"prompt": render(messages), "params": params})
-        return base.model_copy(update={"messages": tuple(messages), "params": params,
-                                       "tools": TOOL_SCHEMAS if self.tools else None})
+            return {"prompt": render(messages)}
+        return {"messages": tuple(messages), "tools": TOOL_SCHEMAS if self.tools else None}
 
     def response_text(self, completion: Completion) -> str:
         """The response as it enters the history: a transcript continuation is cut where the next turn

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agents.config import AgentConfig
 from agents.context import file_context
-from agents.conversation import Dialogue, Message, Parsed, elidable, message_chars, placeholder, prompt_messages, step_messages
+from agents.conversation import Dialogue, Message, Parsed, elidable, message_chars, step_messages, with_file_context
 from agents.model import ModelClient
 from agents.pacing import Pacer
 from agents.prompts import initial_messages, observation_message
@@ -69,11 +69,29 @@ class AttemptResult(BaseModel):
     resumed_steps: int = 0  # steps replayed from the trajectory file instead of asked for
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """One saved step as the prompt shows it: in full, and (when worth it) with its observation elided."""
+
+    full: list[Message]
+    elided: list[Message] | None  # None: the observation is too short to be worth eliding
+
+    @classmethod
+    def of(cls, step: StepRecord) -> _Turn:
+        return cls(step_messages(step), step_messages(step, elide=True) if elidable(step) else None)
+
+    @property
+    def saving(self) -> int:
+        return message_chars(self.full) - message_chars(self.elided) if self.elided is not None else 0
+
+
 @dataclass
 class _State:
+    """What the next call needs; the step records themselves are on disk, not kept here."""
+
     workspace: Workspace
     start: list[Message]  # the system prompt and the issue, never elided
-    steps: list[StepRecord] = field(default_factory=list)
+    turns: list[_Turn] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
     chars: int = 0  # of the start and of every step's messages, nothing elided: the context estimate
     elided: int = 0  # the observations of the steps before this one are shown as placeholders
@@ -82,17 +100,16 @@ class _State:
 
     def add(self, step: StepRecord) -> None:
         """A step as it was saved: its call's elision and file context are the state from then on."""
-        self.steps.append(step)
-        self.chars += message_chars(step_messages(step))
+        turn = _Turn.of(step)
+        self.turns.append(turn)
+        self.chars += message_chars(turn.full)
         self.totals = step.totals
         self.elide_to(step.elided)
         if step.context is not None:
             self.context = step.context
 
     def elide_to(self, count: int) -> None:
-        for step in self.steps[self.elided:count]:
-            if elidable(step):
-                self.saved += len(step.observation) - len(placeholder(step))
+        self.saved += sum(turn.saving for turn in self.turns[self.elided:count])
         self.elided = max(self.elided, count)
 
     def estimate(self, dialogue: Dialogue, config: AgentConfig) -> int:
@@ -101,7 +118,11 @@ class _State:
         return chars // 4 + config.max_tokens_per_call
 
     def messages(self) -> list[Message]:
-        return prompt_messages(self.start, self.steps, self.elided, self.context)
+        """The same messages `conversation.prompt_messages` rebuilds from the records (both use step_messages)."""
+        messages = list(self.start)
+        for n, turn in enumerate(self.turns):
+            messages += turn.elided if n < self.elided and turn.elided is not None else turn.full
+        return with_file_context(messages, self.context)
 
 
 def _limit(state: _State, config: AgentConfig) -> tuple[EndStatus, str] | None:
@@ -119,7 +140,7 @@ def _fit_context(state: _State, dialogue: Dialogue, config: AgentConfig) -> tupl
     if config.context.file_context:
         state.context = file_context(state.workspace, config.context.file_context_max_lines)
     trim_at = config.context.trim_at * config.budgets.max_context_tokens
-    keep_from = len(state.steps) - config.context.keep_recent
+    keep_from = len(state.turns) - config.context.keep_recent
     while state.estimate(dialogue, config) > trim_at and state.elided < keep_from:
         state.elide_to(state.elided + 1)
     if (estimate := state.estimate(dialogue, config)) > config.budgets.max_context_tokens:
@@ -128,11 +149,12 @@ def _fit_context(state: _State, dialogue: Dialogue, config: AgentConfig) -> tupl
 
 
 def _request(spec: AttemptSpec, state: _State, dialogue: Dialogue, config: AgentConfig) -> GenerationRequest:
-    params = SamplingParams(temperature=spec.temperature, top_p=spec.top_p, max_tokens=config.max_tokens_per_call)
+    params = SamplingParams(temperature=spec.temperature, top_p=spec.top_p, max_tokens=config.max_tokens_per_call,
+                            stop=dialogue.stop)
     # The attempt's seed on every call: the prompt differs per step, and a simulated model keys its
     # per-attempt behaviour on (problem, seed) exactly as for single-turn attempts.
-    base = GenerationRequest(problem_id=spec.problem_id, first_index=spec.index, n=1, seed=spec.seed, params=params)
-    return dialogue.request(base, state.messages())
+    return GenerationRequest(problem_id=spec.problem_id, first_index=spec.index, n=1, seed=spec.seed, params=params,
+                             **dialogue.payload(state.messages()))
 
 
 def _act(workspace: Workspace, parsed: Parsed) -> tuple[str, str, tuple[str, ...], float]:
