@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agents.config import AgentConfig
 from agents.context import file_context
-from agents.conversation import Dialogue, Message, Parsed, elidable, message_chars, step_messages, with_file_context
+from agents.conversation import Dialogue, Message, Parsed, elidable, message_chars, placeholder, step_messages, with_file_context
 from agents.model import ModelClient
 from agents.pacing import Pacer
 from agents.prompts import initial_messages, observation_message
@@ -71,18 +71,23 @@ class AttemptResult(BaseModel):
 
 @dataclass(frozen=True)
 class _Turn:
-    """One saved step as the prompt shows it: in full, and (when worth it) with its observation elided."""
+    """One saved step as the prompt shows it; elided, its observation (always message 1) is the placeholder."""
 
     full: list[Message]
-    elided: list[Message] | None  # None: the observation is too short to be worth eliding
+    placeholder: str | None  # None: the observation is too short to be worth eliding
 
     @classmethod
     def of(cls, step: StepRecord) -> _Turn:
-        return cls(step_messages(step), step_messages(step, elide=True) if elidable(step) else None)
+        return cls(step_messages(step), placeholder(step) if elidable(step) else None)
+
+    def shown(self, elided: bool) -> list[Message]:
+        if not elided or self.placeholder is None:
+            return self.full
+        return [self.full[0], {**self.full[1], "content": self.placeholder}, *self.full[2:]]
 
     @property
     def saving(self) -> int:
-        return message_chars(self.full) - message_chars(self.elided) if self.elided is not None else 0
+        return len(self.full[1]["content"]) - len(self.placeholder) if self.placeholder is not None else 0
 
 
 @dataclass
@@ -121,7 +126,7 @@ class _State:
         """The same messages `conversation.prompt_messages` rebuilds from the records (both use step_messages)."""
         messages = list(self.start)
         for n, turn in enumerate(self.turns):
-            messages += turn.elided if n < self.elided and turn.elided is not None else turn.full
+            messages += turn.shown(n < self.elided)
         return with_file_context(messages, self.context)
 
 

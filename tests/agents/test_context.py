@@ -137,3 +137,14 @@ def test_spans_follow_edits(span: tuple[int, int], before: str, after: str, move
     shifted = shift_span(Span("f.py", *span), before, after)
     assert (shifted.start, shifted.end) == moved
     assert 1 <= shifted.start <= shifted.end <= max(1, len(after.splitlines()))
+
+
+def test_tool_results_are_elided_the_same_way(tmp_path: Path, toy_problem: Problem, toy_env: Environment) -> None:
+    config = AgentConfig(budgets=Budgets(**SMALL), max_tokens_per_call=256, action_format="tools")
+    backend, seen = recording([])
+    [result] = run_all(backend, toy_problem, toy_env, tmp_path, config=config)
+    assert result.status is EndStatus.STEP_LIMIT
+    results = [m["content"] for m in seen[-1].messages or () if m["role"] == "tool"]
+    assert results[0].startswith("[elided to save context: the ") and "1| \"\"\"Arithmetic" in results[-1]
+    saved = load(tmp_path, toy_problem)
+    assert [messages_for(saved, k) for k in range(len(seen))] == [list(r.messages or ()) for r in seen]
