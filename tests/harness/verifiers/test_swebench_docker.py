@@ -233,21 +233,6 @@ def _run_verify(tmp_path: Path, toy: tuple[dict[str, Any], str], lines: list[dic
     return out
 
 
-def _predictions_supported() -> bool:
-    """Whether the shared verify path reads swebench predictions yet (the change proposed for issue 4)."""
-    import tempfile
-
-    from harness.models.replay import read_samples
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "p.jsonl"
-        path.write_text(json.dumps({"instance_id": "x", "model_name_or_path": "m", "model_patch": "p"}) + "\n")
-        try:
-            return read_samples(path) == {"x": ["p"]}
-        except Exception:  # noqa: BLE001
-            return False
-
-
 def test_monkeys_verify_with_completions(tmp_path: Path, toy: tuple[dict[str, Any], str]) -> None:
     """The command end to end on the generic samples format."""
     outputs = [toy_patch("gold"), f"Fix:\n```diff\n{toy_patch('gold')}```", "no idea", toy_patch("wrong")]
@@ -257,9 +242,6 @@ def test_monkeys_verify_with_completions(tmp_path: Path, toy: tuple[dict[str, An
     assert json.loads((out / "report.json").read_text())["pass_at_k"]["1"] == pytest.approx(0.5)
 
 
-@pytest.mark.xfail(condition=not _predictions_supported(), strict=True,
-                   reason="needs the shared-file change of issue 4: read_samples reads swebench predictions, "
-                          "write_verdicts adds the task's fields")
 def test_monkeys_verify_with_predictions_writes_verdicts_and_report(tmp_path: Path, toy: tuple[dict[str, Any], str]) -> None:
     """The command end to end: swebench predictions in, verdicts.jsonl and report.json out."""
     patches = [toy_patch("gold"), toy_patch("wrong"), toy_patch("gold"), "", toy_patch("partial")]
