@@ -153,16 +153,18 @@ def run_verification(task: Task, problems: list[Problem], store: RunStore, worke
     batch: list[tuple[Candidate, Verdict]] = []
     last_flush = time.monotonic()
     with ProgressBar("verifying", len(pending), show_progress) as bar:
-        for pair in (executor or LocalExecutor(workers)).verify_all(verifier, by_id, pending):
-            batch.append(pair)
-            # Few transactions for cheap verdicts; but a slow verdict (a Docker test run) is
-            # stored within seconds, so an interruption loses little verification work.
-            if len(batch) >= 500 or time.monotonic() - last_flush > VERDICT_FLUSH_S:
-                store.add_verdicts(batch)
-                bar.advance(len(batch))
-                batch, last_flush = [], time.monotonic()
-        store.add_verdicts(batch)
-        bar.advance(len(batch))
+        try:
+            for pair in (executor or LocalExecutor(workers)).verify_all(verifier, by_id, pending):
+                batch.append(pair)
+                # Few transactions for cheap verdicts; but a slow verdict (a Docker test run) is
+                # stored within seconds, so an interruption loses little verification work.
+                if len(batch) >= 500 or time.monotonic() - last_flush > VERDICT_FLUSH_S:
+                    store.add_verdicts(batch)
+                    bar.advance(len(batch))
+                    batch, last_flush = [], time.monotonic()
+        finally:  # verdicts already judged are kept, whatever ended the loop (Ctrl-C, Ray tasks lost for good)
+            store.add_verdicts(batch)
+            bar.advance(len(batch))
     return len(pending)
 
 
