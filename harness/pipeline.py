@@ -93,6 +93,7 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
         "identity": config.identity(), "name": config.name, "task": config.task,
         "model": config.model.model, "backend": config.model.backend,
         "simulated": "1" if prepared.backend.simulated else "0",
+        "tokens_estimated": "1" if getattr(prepared.backend, "tokens_estimated", False) else "0",
         "targets": json.dumps(prepared.targets),
     })
     if prepared.cost is not None:  # without a cost section a resumed run keeps the one it has
@@ -206,6 +207,7 @@ def summarize(store: RunStore, verifier: Verifier, outcomes: dict[str, list[Outc
     return RunSummary(
         run_name=store.get_meta("name") or "", task=store.get_meta("task") or "", model=store.get_meta("model") or "",
         backend=store.get_meta("backend") or "", simulated=store.get_meta("simulated") == "1",
+        tokens_estimated=store.get_meta("tokens_estimated") == "1",
         verifier=f"{verifier.name} {verifier.version}",
         problems=[ProblemOutcome(problem_id=pid, attempts=[row.outcome for row in rows],
                                  flaky=any(row.flaky_instance for row in rows))

@@ -100,6 +100,11 @@ class ReplayBackend:
             )
         return cls(samples)
 
+    @property
+    def tokens_estimated(self) -> bool:
+        """Whether some sample had no completion_tokens, so its count is a characters/4 estimate."""
+        return any(row.completion_tokens is None for rows in self.samples.values() for row in rows)
+
     def available(self, problem_id: str) -> int:
         return len(self.samples.get(problem_id, ()))
 

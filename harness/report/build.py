@@ -113,13 +113,14 @@ def _dedup_ratio(counts: dict[str, int], unique_candidates: int) -> float | None
     return with_candidate / unique_candidates if unique_candidates > 0 else None
 
 
-def _tokens(attempts: list[AttemptOutcome]) -> dict[str, Any]:
+def _tokens(attempts: list[AttemptOutcome], estimated: bool) -> dict[str, Any]:
     prompt, completion = sum(a.prompt_tokens for a in attempts), sum(a.completion_tokens for a in attempts)
     return {
         "prompt": prompt,
         "completion": completion,
         "per_attempt_prompt_mean": prompt / len(attempts) if attempts else None,
         "per_attempt_completion_mean": completion / len(attempts) if attempts else None,
+        "estimated": estimated,
     }
 
 
@@ -185,7 +186,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         "attempts": counts,
         "unique_candidates": summary.unique_candidates,
         "dedup_ratio": _dedup_ratio(counts, summary.unique_candidates),
-        "tokens": _tokens(attempts),
+        "tokens": _tokens(attempts, summary.tokens_estimated),
         "sampling_wall_s": summary.sampling_wall_s,
         "cost": _cost(summary, measured, notes),
         "notes": notes,
@@ -288,7 +289,10 @@ def _attempt_lines(report: dict[str, Any]) -> list[str]:
 def _token_lines(report: dict[str, Any]) -> list[str]:
     tokens = report["tokens"]
     wall = report["sampling_wall_s"]
-    return ["## Tokens", "",
+    estimate = (["- **Estimated**: the imported samples had no token counts; completions are counted as "
+                 "one token per 4 characters and prompts as 0, so costs from them are rough"]
+                if tokens.get("estimated") else [])
+    return ["## Tokens", "", *estimate,
             f"- Prompt (summed over attempts): {tokens['prompt']}",
             f"- Completion: {tokens['completion']}",
             f"- Per attempt (mean): {_fmt(tokens['per_attempt_prompt_mean'], 1)} prompt, "

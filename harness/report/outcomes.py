@@ -50,6 +50,7 @@ class RunSummary(BaseModel):
     model: str
     backend: str
     simulated: bool  # every output of a run with the simulated model says so
+    tokens_estimated: bool = False  # imported samples without token counts: completions estimated at 4 characters per token
     verifier: str = ""
     problems: list[ProblemOutcome] = Field(default_factory=list)
     unique_candidates: int = 0  # distinct (problem, candidate) pairs actually verified

@@ -49,6 +49,7 @@ def test_humaneval_samples_in_human_evals_own_format(tmp_path: Path) -> None:
     # split(' ') counts '' as one word: wrong on the first test.
     assert [v["status"] for v in verdicts] == ["passed", "failed", "failed", "no_answer"]
     assert report["pass_at_k"]["1"] == pytest.approx(0.25) and report["tokens"]["completion"] == 40
+    assert report["tokens"]["estimated"] is False
     # Best of 4 picks the 0.9 sample, which fails; best of 1 is the pass rate.
     sel = report["statistics"]["selection"]
     assert sel["ks"] == [1, 2, 4] and sel["best_of_k"][0] == pytest.approx(0.25) and sel["best_of_k"][2] == 0.0
@@ -62,3 +63,6 @@ def test_mbpp_samples_keyed_by_numeric_task_id(tmp_path: Path) -> None:
     verdicts, report = verify(tmp_path, "mbpp", MBPP_ROW, samples)
     assert [(v["problem_id"], v["status"]) for v in verdicts] == [("12", "passed"), ("12", "failed"), ("12", "passed")]
     assert report["pass_at_k"]["1"] == pytest.approx(2 / 3) and report["task"] == "mbpp"
+    # No token counts in these samples: the report says its counts are estimates.
+    assert report["tokens"]["estimated"] is True
+    assert "Estimated" in (tmp_path / "out" / "report.md").read_text()

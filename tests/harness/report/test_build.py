@@ -81,7 +81,7 @@ def test_dedup_ratio_and_tokens() -> None:
     assert report["dedup_ratio"] == pytest.approx(6 / 4)
     assert report["tokens"] == {"prompt": 80, "completion": 2 * (1 + 2 + 3 + 4),
                                 "per_attempt_prompt_mean": pytest.approx(80 / 8),
-                                "per_attempt_completion_mean": pytest.approx(20 / 8)}
+                                "per_attempt_completion_mean": pytest.approx(20 / 8), "estimated": False}
     assert build_report(summary(problem("p", (S.FAILED, "1"))))["dedup_ratio"] is None
 
 
