@@ -1,0 +1,27 @@
+"""One real local Ray for the executor tests (starting one takes seconds), shut down at the end."""
+
+import pytest
+
+from harness import registry
+
+RAY_CPUS = 2
+OBJECT_STORE_BYTES = 128 * 2**20  # /dev/shm and memory are shared with the rest of the suite
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> str:
+    """Its GCS address, for a process that joins it (executor.address)."""
+    import ray  # a missing ray fails these tests: it is in the dev extra
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=RAY_CPUS, include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES,
+                 logging_level="WARNING")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def toy_tasks(monkeypatch) -> None:
+    """The toy task and its killing twin by name, as configs use them (the objects travel to Ray pickled)."""
+    monkeypatch.setitem(registry.TASKS, "toy", "tests.harness.toy_task:ToyTask")
+    monkeypatch.setitem(registry.TASKS, "toy_kill", "tests.harness.executors.ray_toys:KillingToyTask")

@@ -1,0 +1,214 @@
+"""The Ray executor on a real local Ray: the same runs as the local executor, killed workers, a killed driver."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.config import ConfigError, RunConfig, config_from_dict, load_config
+from harness.executors import ray as ray_executor
+from harness.executors.base import ExecutorFailure
+from harness.pipeline import execute
+from harness.records import AttemptStatus
+from harness.store import RunStore
+from tests.harness.executors.ray_toys import KILL_SAMPLING_ENV, KILL_VERIFY_ENV, SLOW_ENV, killed_pid
+from tests.harness.toy_task import write_toy_dataset
+
+ROOT = Path(__file__).resolve().parents[3]
+PROBLEMS, SAMPLES = 6, 60
+# Small chunks: many of them, finishing out of order on two workers.
+RAY = {"kind": "ray", "chunk_size": 3, "verify_chunk": 4}
+
+
+def toy_config(tmp_path: Path, executor: dict, task: str = "toy", samples: int = SAMPLES) -> RunConfig:
+    write_toy_dataset(tmp_path / "toy.jsonl", count=PROBLEMS)
+    return config_from_dict({
+        "name": "toy", "task": task, "dataset": {"path": str(tmp_path / "toy.jsonl")},
+        "model": {"backend": "simulated", "alpha": 1.0, "beta": 1.0},
+        "sampling": {"samples_per_problem": samples, "n_per_request": 2},
+        "verify": {"workers": 1}, "executor": executor,
+    })
+
+
+def assert_same_run(left: Path, right: Path) -> None:
+    assert (left / "verdicts.jsonl").read_bytes() == (right / "verdicts.jsonl").read_bytes()
+    reports = [json.loads((side / "report.json").read_text()) for side in (left, right)]
+    assert reports[0]["pass_at_k"] == reports[1]["pass_at_k"]
+    assert reports[0]["majority_vote"] == reports[1]["majority_vote"]
+
+
+def assert_each_unit_once_without_errors(run_dir: Path, total: int) -> None:
+    store = RunStore(run_dir)
+    try:
+        attempts = list(store.attempts())
+        verdicts = store.db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+        candidates = store.count_candidates()
+    finally:
+        store.close()
+    assert len({(a.problem_id, a.index) for a in attempts}) == len(attempts) == total
+    assert all(a.status is AttemptStatus.OK for a in attempts), "a retried chunk must not come back as errors"
+    assert verdicts == candidates > 0
+
+
+def test_toy_run_on_ray_equals_the_local_run(tmp_path, ray_cluster, toy_tasks):
+    execute(toy_config(tmp_path, {"kind": "local"}), tmp_path / "local", show_progress=False)
+    execute(toy_config(tmp_path, RAY), tmp_path / "ray", show_progress=False)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * SAMPLES)
+
+
+def test_math_demo_on_ray_equals_the_local_run(tmp_path, ray_cluster):
+    # MATH answers in many spellings: math-verify (signal.alarm, so a main thread) in Ray workers.
+    overrides = ["sampling.samples_per_problem=150"]
+    config = load_config(ROOT / "configs" / "demo_math.yaml", overrides)
+    execute(config, tmp_path / "local", show_progress=False)
+    ray_config = load_config(ROOT / "configs" / "demo_math.yaml", [*overrides, "executor.kind=ray"])
+    execute(ray_config, tmp_path / "ray", show_progress=False)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+
+
+def test_code_demo_in_the_sandbox_on_ray_equals_the_local_run(tmp_path, ray_cluster):
+    # HumanEval-style programs run in the bubblewrap sandbox pool inside a Ray worker.
+    overrides = ["sampling.samples_per_problem=40"]
+    execute(load_config(ROOT / "configs" / "demo_code.yaml", overrides), tmp_path / "local", show_progress=False)
+    execute(load_config(ROOT / "configs" / "demo_code.yaml", [*overrides, "executor.kind=ray"]), tmp_path / "ray",
+            show_progress=False)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    lines = (tmp_path / "ray" / "verdicts.jsonl").read_text().splitlines()
+    assert {json.loads(line)["status"] for line in lines} >= {"passed", "failed"}
+
+
+def test_a_sampling_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(KILL_SAMPLING_ENV, str(marker))
+    execute(toy_config(tmp_path, RAY, task="toy_kill"), tmp_path / "ray", show_progress=False)
+    assert killed_pid(marker) != os.getpid()  # a Ray worker died half way through a chunk
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * SAMPLES)
+
+
+def test_a_verification_worker_killed_mid_run_loses_nothing(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(KILL_VERIFY_ENV, str(marker))
+    execute(toy_config(tmp_path, RAY, task="toy_kill"), tmp_path / "ray", show_progress=False)
+    assert killed_pid(marker) != os.getpid()
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * SAMPLES)
+
+
+def test_a_killed_actor_replica_is_restarted_and_its_chunk_retried(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    # The actor path (vLLM, OpenAI replicas), here with the simulated model so that it runs on CPUs.
+    monkeypatch.setattr(ray_executor, "ACTOR_BACKENDS", ray_executor.ACTOR_BACKENDS | {"simulated"})
+    execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(KILL_SAMPLING_ENV, str(marker))
+    execute(toy_config(tmp_path, RAY, task="toy_kill"), tmp_path / "ray", show_progress=False)
+    assert killed_pid(marker) != os.getpid()
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * SAMPLES)
+
+
+def test_lost_verification_is_reported_and_a_rerun_verifies_it(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
+    monkeypatch.setenv(KILL_VERIFY_ENV, str(tmp_path / "killed"))
+    no_retries = toy_config(tmp_path, {**RAY, "max_retries": 0}, task="toy_kill")
+    with pytest.raises(ExecutorFailure, match="stay unverified"):
+        execute(no_retries, tmp_path / "ray", show_progress=False)
+    store = RunStore(tmp_path / "ray")
+    verified = store.db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert store.count_attempts() == PROBLEMS * SAMPLES and 0 < verified < store.count_candidates()
+    store.close()
+    execute(no_retries, tmp_path / "ray", show_progress=False)  # the kill happened once; the rerun verifies the rest
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+
+
+def test_a_chunk_lost_for_good_is_stored_as_errors_and_retried_on_request(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
+    monkeypatch.setenv(KILL_SAMPLING_ENV, str(tmp_path / "killed"))
+    no_retries = toy_config(tmp_path, {**RAY, "max_retries": 0}, task="toy_kill")
+    execute(no_retries, tmp_path / "ray", show_progress=False)
+    store = RunStore(tmp_path / "ray")
+    errors = [a for a in store.attempts() if a.status is AttemptStatus.ERROR]
+    store.close()
+    assert errors and all("ray replica failed" in (a.error or "") for a in errors)  # counted, never dropped
+    execute(no_retries, tmp_path / "ray", show_progress=False, retry_errors=True)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * SAMPLES)
+
+
+DRIVER = """
+import sys
+from harness import registry
+from harness.cli import main
+registry.TASKS["toy"] = "tests.harness.executors.ray_toys:KillingToyTask"
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_driver(config_path: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", DRIVER, "run", str(config_path), "--out", str(out), "--no-progress"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stored_attempts(run_dir: Path) -> int:
+    if not (run_dir / "run.sqlite").exists():
+        return 0
+    store = RunStore(run_dir)
+    try:
+        return store.count_attempts()
+    except Exception:  # noqa: BLE001 - the driver is still creating its tables
+        return 0
+    finally:
+        store.close()
+
+
+def test_a_driver_killed_mid_run_resumes_on_ray(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    samples = 200
+    config = toy_config(tmp_path, {**RAY, "address": ray_cluster}, samples=samples)
+    config_path = tmp_path / "toy.yaml"
+    config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    monkeypatch.setenv(SLOW_ENV, "0.004")  # about 2.5 s of sampling on two workers: time to kill it half way
+    driver = run_driver(config_path, tmp_path / "ray")
+    deadline = time.monotonic() + 120
+    while stored_attempts(tmp_path / "ray") == 0 and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    stored = stored_attempts(tmp_path / "ray")
+    assert 0 < stored < PROBLEMS * samples, "the driver must die half way through sampling"
+
+    resumed = run_driver(config_path, tmp_path / "ray")
+    _, stderr = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, stderr
+    execute(toy_config(tmp_path, {"kind": "local"}, samples=samples), tmp_path / "local", show_progress=False)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * samples)
+
+
+def test_a_verifier_that_needs_docker_fails_before_anything_is_written(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    from harness.verifiers.base import RayPlacement
+    from tests.harness.toy_task import ExactVerifier
+
+    monkeypatch.setattr(ExactVerifier, "ray_placement", RayPlacement(resources={"docker": 1}), raising=False)
+    with pytest.raises(ConfigError, match="docker"):
+        execute(toy_config(tmp_path, {**RAY, "docker_resource": "docker_images"}), tmp_path / "ray", show_progress=False)
+    assert not (tmp_path / "ray").exists()
+
+
+def test_vllm_replicas_without_gpus_fail_before_anything_is_written(tmp_path, ray_cluster, toy_tasks):
+    write_toy_dataset(tmp_path / "toy.jsonl", count=2)
+    config = config_from_dict({"name": "toy", "task": "toy", "dataset": {"path": str(tmp_path / "toy.jsonl")},
+                               "model": {"backend": "vllm", "model": "some/model"}, "executor": {"kind": "ray"}})
+    with pytest.raises(ConfigError, match="GPU"):
+        execute(config, tmp_path / "ray", show_progress=False)
+    assert not (tmp_path / "ray").exists()
