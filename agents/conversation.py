@@ -29,6 +29,7 @@ OBSERVATION = "Observation:\n"
 ELIDE_MIN_CHARS = 300  # shorter observations cost about what their placeholder would
 NOT_RUN = "Not run: only the first tool call of a response is run. Call one tool at a time."
 Message = dict[str, Any]
+_SCHEMA_CHARS = len(json.dumps(TOOL_SCHEMAS))  # the tools are part of every prompt that offers them
 
 
 def call_message(call: ToolCall) -> dict[str, Any]:
@@ -110,7 +111,7 @@ class Dialogue:
 
     @property
     def schema_chars(self) -> int:
-        return len(json.dumps(TOOL_SCHEMAS)) if self.tools else 0
+        return _SCHEMA_CHARS if self.tools else 0
 
     @property
     def stop(self) -> tuple[str, ...]:
