@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.config import ConfigError, config_from_dict, load_config, load_cost_config, read_suite
+from harness.config import ConfigError, apply_overrides, config_from_dict, load_config, load_cost_config, read_suite
+from harness.executors.base import ExecutorFailure
 from harness.models.base import BackendUnavailable
 from harness.problems.base import DatasetError
 from harness.registry import TASKS
@@ -16,6 +17,7 @@ from sandboxes.base import SandboxUnavailable
 EXIT_BAD_INPUT = 2
 EXIT_DISAGREE = 1  # replay / audit: a stored verdict differs from what the verifier says now
 EXIT_INTERRUPTED = 130
+EXIT_WORK_LOST = 1  # the executor lost work for good (Ray workers died past their retries); a rerun resumes
 
 DESCRIPTION = """\
 monkeys: repeated sampling with automatic verification.
@@ -30,6 +32,7 @@ examples:
   monkeys run configs/demo.yaml                       # offline demo with the simulated model
   monkeys run configs/gsm8k.yaml --out runs/g1 --set sampling.samples_per_problem=100
   monkeys run configs/gsm8k.yaml --set model.backend=openai --set model.model=my-model
+  monkeys run configs/demo.yaml --executor ray        # the same on Ray; --ray-address auto joins a cluster (docs/ray.md)
 
 Overrides use dotted field paths (see configs/*.yaml for the fields); values are YAML.
 """
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. sampling.samples_per_problem=200 (repeatable)")
     run.add_argument("--retry-errors", action="store_true", help="sample again the attempts the model backend failed on")
+    add_executor_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress output")
 
     verify = sub.add_parser("verify", help="verify samples produced elsewhere and report on them",
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--samples", required=True, type=Path, help="JSONL of samples (see below)")
     verify.add_argument("--out", required=True, type=Path, help="output directory")
     verify.add_argument("--workers", type=int, default=2, help="verifier worker processes (default: 2)")
+    add_executor_arguments(verify)
     verify.add_argument("--model", default="replay", help="the name of the system that made the samples, for the report")
     verify.add_argument("--cost", type=Path, metavar="FILE",
                         help="price the samples: a YAML cost section (prices, api or gpu, ...; see configs/cost_example.yaml)")
@@ -128,16 +133,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=["local", "ray"], help="where sampling and verification run "
+                        "(sets executor.kind; default: the config's, else local). See docs/ray.md")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="join this Ray cluster ('auto', 'ray://head:10001'); implies --executor ray")
+
+
+def executor_overrides(args: argparse.Namespace) -> list[str]:
+    """--executor / --ray-address as config overrides (executor.kind, executor.address)."""
+    kind = "ray" if args.ray_address is not None else args.executor
+    overrides = [f"executor.kind={kind}"] if kind is not None else []
+    if args.ray_address is not None:
+        overrides.append(f"executor.address={args.ray_address}")
+    return overrides
+
+
 def cmd_run(args: argparse.Namespace) -> dict[str, Path]:
     from harness.pipeline import execute
 
+    overrides = [*args.overrides, *executor_overrides(args)]
     suite = read_suite(args.config)
     if suite is None:
-        config = load_config(args.config, args.overrides)
+        config = load_config(args.config, overrides)
         run_dir = args.out or Path("runs") / config.name
         return execute(config, run_dir, show_progress=not args.no_progress, retry_errors=args.retry_errors)
     # Validate every member first, so a broken one fails the suite before any run starts.
-    configs = [load_config(path, args.overrides) for path in suite]
+    configs = [load_config(path, overrides) for path in suite]
     suite_dir = args.out or Path("runs") / args.config.stem
     paths: dict[str, Path] = {}
     for config in configs:
@@ -162,6 +184,7 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Path]:
         "model": {"backend": "replay", "model": args.model, "path": str(args.samples)},
         "sampling": {"samples_per_problem": most, "n_per_request": min(most, 64)},
         "verify": {"workers": args.workers},
+        "executor": apply_overrides({}, executor_overrides(args)).get("executor", {}),
         "cost": None if cost is None else cost.model_dump(mode="json"),  # paths already absolute
     }, source="monkeys verify")
     return execute(config, args.out, show_progress=not args.no_progress)
@@ -218,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatasetError, BackendUnavailable, SandboxUnavailable) as exc:
         print(f"monkeys: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ExecutorFailure as exc:
+        print(f"monkeys: error: {exc}", file=sys.stderr)
+        return EXIT_WORK_LOST
     except KeyboardInterrupt:
         print("\nmonkeys: interrupted; everything finished so far is stored. Run the same command again to resume.",
               file=sys.stderr)
