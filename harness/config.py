@@ -123,6 +123,7 @@ class ExecutorConfig(_Strict):
     docker_resource: str = "docker"  # the custom resource of nodes with Docker (and the SWE-bench images)
     num_cpus: int | None = Field(None, ge=1)  # a Ray started here: CPUs it may use (None: all)
     object_store_mb: int | None = Field(None, ge=64)  # a Ray started here: its object store (None: Ray's default)
+    resources: dict[str, float] = Field(default_factory=dict)  # a Ray started here: custom resources, e.g. {docker: 4}
     runtime_env: dict[str, Any] | None = None  # passed to ray.init, e.g. {"working_dir": "."} when nodes lack the code
 
 

@@ -1,21 +1,22 @@
-"""The Ray executor: model replicas as Ray actors, verification as Ray tasks, results back to the driver.
+"""The Ray executor: model replicas and verification on a Ray cluster, results back to the driver.
 
-Sampling: `RayExecutor.model_backend` starts replicas of the run's model backend as actors
-(each builds its backend on its node with `make_backend`; vLLM replicas take GPUs) and
-returns `RayBackend`, a `ModelBackend` that sends chunks of requests to the least busy
-replica and yields results as chunks finish. The sampler and the agent's BackendClient use
-it as they use any backend, and the driver stores every result, so the store's primary key
-(problem, attempt index) keeps each unit written once. An actor that dies is restarted and
-its calls run again (`max_restarts`, `max_task_retries`); a chunk that still fails comes back
-as model errors, as any backend's failed requests do.
+Sampling: `RayExecutor.model_backend` returns `RayBackend`, a `ModelBackend` that cuts the
+request stream into chunks, sends each to a replica and yields results as chunks finish, so
+the sampler and the agent's BackendClient use it as any backend. Backends with state worth
+keeping in one place (a vLLM engine on its GPUs, an HTTP client's connection pool) are Ray
+actors, restarted when they die with their calls run again (`max_restarts`,
+`max_task_retries`). Stateless ones (the simulated model) run chunks as Ray tasks with
+`max_retries`, each worker process keeping the backend it built. A chunk that still fails
+comes back as model errors, as any backend's failed requests do (`--retry-errors`).
 
 Verification: candidates go out in chunks (one SWE-bench instance per task: one warm
 container, one flake check) as Ray tasks with `max_retries`, on nodes with the resources the
-verifier's `ray_placement` names (Docker). Verdicts stream back with `ray.wait` and the driver
-stores them; a verdict is keyed by (problem, candidate, verifier, version), so a task run
-twice writes nothing twice. Each worker process keeps the last verifier it was sent (and so
-its warm sandbox pool) for the tasks after.
+verifier's `ray_placement` names (Docker). Verdicts stream back with `ray.wait`. Each worker
+process keeps the last verifier it was sent (and its warm sandbox pool) for the tasks after.
 
+The driver alone writes the run store, and every write is keyed: attempts by (problem, index),
+verdicts by (problem, candidate, verifier, version). A result is stored when it reaches the
+driver, so a task that ran twice (its worker died after finishing) is still stored once.
 ray is an optional extra, imported only when this executor is chosen.
 """
 
@@ -72,6 +73,7 @@ def init_kwargs(config: ExecutorConfig) -> dict[str, Any]:
         kwargs["runtime_env"] = config.runtime_env
     if config.address is None:  # a Ray of our own: sized here
         kwargs["num_cpus"] = config.num_cpus
+        kwargs["resources"] = config.resources or None
         if config.object_store_mb is not None:
             kwargs["object_store_memory"] = config.object_store_mb * 2**20
     return kwargs
@@ -425,8 +427,9 @@ class RayExecutor:
         cluster = Cluster.current(self.ray)
         hint = ""
         if "docker" in placement_of(verifier).resources:
-            hint = (f"; start nodes that have Docker and the images with "
-                    f"ray start --resources '{{\"{self.config.docker_resource}\": 8}}'")
+            hint = (f"; mark nodes that have Docker and the images: ray start --resources "
+                    f"'{{\"{self.config.docker_resource}\": 4}}', or for a Ray started here "
+                    f"executor.resources: {{{self.config.docker_resource}: 4}}")
         cluster.require(self.task_resources(verifier, cluster), f"verifier {verifier.name}", hint)
 
     def verify_all(self, verifier: Verifier, problems: dict[str, Problem],

@@ -69,3 +69,16 @@ class KillingToyTask(ToyTask):
 
 def killed_pid(marker: Path) -> int:
     return int(marker.read_text())
+
+
+class FakeVLLMToyTask(ToyTask):
+    """The toy task for runs with backend vllm: wherever it is unpickled (a Ray worker), the fake vllm is installed."""
+
+    def __init__(self) -> None:
+        self.fake_vllm = True  # some state, so that unpickling calls __setstate__
+
+    def __setstate__(self, state: dict) -> None:
+        from tests.harness.executors import fake_vllm  # noqa: PLC0415
+
+        fake_vllm.install()
+        self.__dict__.update(state)

@@ -19,7 +19,10 @@ from harness.executors.base import ExecutorFailure
 from harness.pipeline import execute
 from harness.records import AttemptStatus
 from harness.store import RunStore
+from tests.harness.executors import fake_vllm
+from tests.harness.executors.conftest import RAY_GPUS
 from tests.harness.executors.ray_toys import KILL_SAMPLING_ENV, KILL_VERIFY_ENV, SLOW_ENV, killed_pid
+from tests.swebench_toy import build_toy_instance
 from tests.harness.toy_task import write_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -205,10 +208,57 @@ def test_a_verifier_that_needs_docker_fails_before_anything_is_written(tmp_path,
     assert not (tmp_path / "ray").exists()
 
 
-def test_vllm_replicas_without_gpus_fail_before_anything_is_written(tmp_path, ray_cluster, toy_tasks):
+def test_vllm_replicas_wider_than_any_node_fail_before_anything_is_written(tmp_path, ray_cluster, toy_tasks):
     write_toy_dataset(tmp_path / "toy.jsonl", count=2)
     config = config_from_dict({"name": "toy", "task": "toy", "dataset": {"path": str(tmp_path / "toy.jsonl")},
-                               "model": {"backend": "vllm", "model": "some/model"}, "executor": {"kind": "ray"}})
+                               "model": {"backend": "vllm", "model": "some/model"},
+                               "executor": {"kind": "ray", "gpus_per_replica": RAY_GPUS + 1}})
     with pytest.raises(ConfigError, match="GPU"):
         execute(config, tmp_path / "ray", show_progress=False)
     assert not (tmp_path / "ray").exists()
+
+
+def vllm_config(tmp_path: Path, executor: dict, record_to: Path) -> RunConfig:
+    write_toy_dataset(tmp_path / "toy.jsonl", count=PROBLEMS)
+    return config_from_dict({
+        "name": "toy", "task": "toy_vllm", "dataset": {"path": str(tmp_path / "toy.jsonl")},
+        "model": {"backend": "vllm", "model": "fake/model", "batch_size": 4, "engine_kwargs": {"record_to": str(record_to)}},
+        "sampling": {"samples_per_problem": 40, "n_per_request": 4}, "verify": {"workers": 1}, "executor": executor,
+    })
+
+
+def test_vllm_replicas_take_one_gpu_each_and_run_their_engine_calls_in_turn(tmp_path, ray_cluster, toy_tasks, monkeypatch):
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm.module())  # for the local run; Ray workers install their own
+    execute(vllm_config(tmp_path, {"kind": "local"}, tmp_path / "local_calls.jsonl"), tmp_path / "local", show_progress=False)
+    execute(vllm_config(tmp_path, RAY, tmp_path / "ray_calls.jsonl"), tmp_path / "ray", show_progress=False)
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert_each_unit_once_without_errors(tmp_path / "ray", PROBLEMS * 40)
+    calls = [json.loads(line) for line in (tmp_path / "ray_calls.jsonl").read_text().splitlines()]
+    replicas: dict[int, list[dict]] = {}
+    for call in calls:
+        replicas.setdefault(call["pid"], []).append(call)
+    assert os.getpid() not in replicas and len(replicas) == RAY_GPUS  # one engine per GPU, none in the driver
+    assert sorted(calls[0]["gpus"] for calls in replicas.values()) == [str(i) for i in range(RAY_GPUS)]
+    for own in replicas.values():  # an engine is not re-entrant: a replica's calls never overlap
+        own.sort(key=lambda call: call["start"])
+        assert all(before["end"] <= after["start"] for before, after in zip(own, own[1:]))
+
+
+def with_run_dir_as(run_dir: Path, text: str) -> str:
+    return text.replace(str(run_dir), "RUN_DIR")  # SWE-bench evidence names its log under the run directory
+
+
+def test_swebench_agent_run_on_ray_equals_the_local_run(tmp_path, ray_cluster):
+    # Agent attempts (their model calls through the Ray backend) and patches judged in Docker in Ray tasks.
+    from sandboxes.docker import docker_client
+
+    row, _ = build_toy_instance(docker_client())
+    data = tmp_path / "toy.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    overrides = [f"dataset.path={data}", "sampling.samples_per_problem=12", "verify.options.flake_runs=0"]
+    demo = ROOT / "configs" / "demo_swe_agent.yaml"
+    execute(load_config(demo, overrides), tmp_path / "local", show_progress=False)
+    execute(load_config(demo, [*overrides, "executor.kind=ray"]), tmp_path / "ray", show_progress=False)
+    local, ray = (with_run_dir_as(tmp_path / side, (tmp_path / side / "verdicts.jsonl").read_text()) for side in ("local", "ray"))
+    assert local == ray and '"passed": true' in ray
+    assert len(list((tmp_path / "ray" / "trajectories").rglob("*.jsonl"))) == 12
