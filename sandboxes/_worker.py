@@ -15,11 +15,14 @@ from concurrent.futures import Future
 
 from sandboxes._zygote import HEAD, decode_body, encode_message
 from sandboxes.base import ExecResult
+from sandboxes.cgroups import MEMORY_HEADROOM, LongJobShare, WorkerCgroup
 from sandboxes.isolation import Isolation, Layout, allocate_uid, launch, release_uid
 
 START_TIMEOUT_S = 60.0  # bubblewrap setup plus the zygote's imports, on a loaded machine
 GRACE_S = 5.0  # beyond a job's wall clock before the zygote itself counts as hung
 LOG_TAIL_BYTES = 2000
+DEMOTION_POLL_S = 0.02  # how often a job's CPU time is read once it could be long
+RESTORE_BEFORE_S = 0.01  # a demoted job's worker is back at full weight this long before its wall clock ends
 
 
 class WorkerFailed(Exception):
@@ -64,14 +67,56 @@ def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
     return _spawner.popen(argv, **kwargs)
 
 
-class Worker:
-    """One zygote. `request` sends a job and returns its reply, or raises WorkerFailed."""
+class _Demotion:
+    """A running job's way into its pool's `LongJobShare` and back (workers with a cgroup).
 
-    def __init__(self, iso: Isolation, layout: Layout, log_path: str):
+    The job joins once it has used `after_s` of CPU (CPU time, not wall clock: a job that only
+    waits for a busy CPU is not long), and leaves just before its wall clock runs out, so that
+    its zygote, which shares the cgroup, wakes at full weight to end it on time."""
+
+    def __init__(self, cgroup: WorkerCgroup, share: LongJobShare, after_s: float, wall_s: float) -> None:
+        self.cgroup, self.share, self.after_s = cgroup, share, after_s
+        self.baseline = cgroup.cpu_usage_s()
+        now = time.monotonic()
+        self.restore_at = now + wall_s - RESTORE_BEFORE_S
+        self.check_at: float | None = now + after_s  # when `step` is due (None: never again)
+        self.demoted = False
+
+    def step(self) -> None:
+        now = time.monotonic()
+        if self.demoted or now >= self.restore_at:
+            self.end()
+            return
+        used = self.cgroup.cpu_usage_s() - self.baseline
+        if used >= self.after_s:
+            self.share.demote(self.cgroup)
+            self.demoted, self.check_at = True, self.restore_at
+        else:
+            self.check_at = min(self.restore_at, now + max(DEMOTION_POLL_S, self.after_s - used))
+
+    def end(self) -> None:
+        self.check_at = None
+        if self.demoted:
+            self.share.restore(self.cgroup)
+            self.demoted = False
+
+
+class Worker:
+    """One zygote. `request` sends a job and returns its reply, or raises WorkerFailed.
+
+    With a `cgroup`, the worker's processes live in it from the moment the zygote is ready,
+    and a job's demotion (`demote_after_s`) moves the whole cgroup into the pool's
+    `LongJobShare` instead of lowering each of the job's threads: see `sandboxes.cgroups`."""
+
+    def __init__(self, iso: Isolation, layout: Layout, log_path: str, cgroup: WorkerCgroup | None = None,
+                 long_share: LongJobShare | None = None):
         self.iso, self.layout, self.log_path = iso, layout, log_path
         self.uid = allocate_uid() if iso.privileged else None
+        self.cgroup = cgroup
+        self.long_share = long_share if cgroup is not None and cgroup.controls_cpu else None
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
+        self._demotion: _Demotion | None = None  # of the running job
 
     def start(self) -> None:
         argv, cfg = launch(self.iso, self.layout, self.uid)
@@ -86,6 +131,8 @@ class Worker:
         except WorkerFailed as e:
             self.kill()
             raise WorkerFailed(f"the sandbox worker did not start ({e})") from None
+        if self.cgroup is not None:  # the zygote waits for its first job now: nothing forks
+            self.cgroup.attach(self.proc.pid)
 
     def _host_dirs(self) -> None:
         """The fallback tiers work in host directories; bubblewrap uses private tmpfs instead."""
@@ -103,9 +150,28 @@ class Worker:
     def request(self, header: dict, blobs: list[bytes], timeout_s: float, max_reply: int) -> tuple[dict, list[bytes]]:
         if not self.alive:
             self.restart()
+        demote_after_s = header.get("demote_after_s")
+        if demote_after_s and self.long_share is not None:
+            header = {**header, "demote_after_s": None}  # the cgroup does it, not the zygote
+        else:
+            demote_after_s = None
+        if self.cgroup is not None:
+            self.cgroup.set_memory_limit(header["limits"]["memory_bytes"] + MEMORY_HEADROOM)
         deadline = time.monotonic() + timeout_s
-        self._send(encode_message(header, blobs), deadline)
-        reply = self._receive(deadline, max_reply)
+        try:
+            if demote_after_s is not None:
+                self._demotion = _Demotion(self.cgroup, self.long_share, demote_after_s, header["limits"]["wall_s"])
+            self._send(encode_message(header, blobs), deadline)
+            reply = self._receive(deadline, max_reply)
+        finally:
+            if self._demotion is not None:
+                self._demotion.end()
+                self._demotion = None
+        if self.cgroup is not None and (killed := self.cgroup.new_oom_kills()):
+            reply[0].setdefault("notes", []).append(
+                f"the out-of-memory killer ended {killed} process(es) of this job at the sandbox's memory "
+                f"limit ({self.cgroup.memory_limit >> 20} MiB: the job's {header['limits']['memory_bytes'] >> 20} MiB "
+                f"plus {MEMORY_HEADROOM >> 20} MiB for the worker)")
         if not reply[0].get("healthy", True):
             self.kill()  # it exits after answering; the next request starts a fresh one
         return reply
@@ -125,7 +191,12 @@ class Worker:
     def _read(self, n: int, deadline: float) -> bytes:
         fd, parts = self.proc.stdout.fileno(), []
         while n:
-            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            check_at = None if self._demotion is None else self._demotion.check_at
+            wake = deadline if check_at is None else min(deadline, check_at)
+            if not select.select([fd], [], [], max(0.0, wake - time.monotonic()))[0]:
+                if wake < deadline:
+                    self._demotion.step()
+                    continue
                 raise WorkerFailed("the worker stopped answering", hung=True)
             chunk = os.read(fd, min(n, 1 << 20))
             if not chunk:
@@ -189,6 +260,8 @@ class Worker:
                 pass
         self.kill()
         release_uid(self.uid)
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 def decode_output(data: bytes) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from sandboxes._worker import GRACE_S, Worker, WorkerFailed, failure_result, to_result
 from sandboxes._zygote import remove_tree
 from sandboxes.base import ExecResult, Limits, PatchResult
+from sandboxes.cgroups import WorkerCgroup, detect_cgroups
 from sandboxes.isolation import SANDBOX_ROOT, Layout, detect_isolation
 
 PATCH_STEPS: tuple[tuple[str, list[str], list[str] | None], ...] = (
@@ -41,7 +42,8 @@ class LocalSandbox:
                  scratch_bytes: int = 512 << 20):
         self.limits = limits or Limits()
         self._iso = detect_isolation(isolation)
-        self.isolation = self._iso.description
+        cgroups = detect_cgroups().only("memory")  # commands are not demoted: no CPU weight to manage
+        self.isolation = f"{self._iso.description}; {cgroups.description}"
         self._dir = tempfile.mkdtemp(prefix="monkeys-sandbox-", dir=base_dir)
         if self._iso.kind != "bwrap":
             os.chmod(self._dir, 0o711)  # without a mount namespace the jobs' uid must reach work/
@@ -55,7 +57,8 @@ class LocalSandbox:
         layout = Layout(scratch=os.path.join(self._dir, "scratch"), workdir=self._work,
                         scratch_bytes=scratch_bytes, ro_paths=tuple(ro_paths))
         os.mkdir(layout.scratch, 0o711)
-        self._worker = Worker(self._iso, layout, os.path.join(self._dir, "worker.log"))
+        cgroup = WorkerCgroup(cgroups) if cgroups.version else None
+        self._worker = Worker(self._iso, layout, os.path.join(self._dir, "worker.log"), cgroup)
         self._give_to_sandbox(self._work)
         try:
             self._worker.start()

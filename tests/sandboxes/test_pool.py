@@ -251,6 +251,32 @@ def test_memory_hog_gets_memory_error(pool):
     assert_works(pool)
 
 
+MANY_PROCESSES_OF_MEMORY = """
+import os, time
+kids = []
+for i in range(6):  # 6 x 200 MiB resident, each well within its own address-space limit
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(200 << 20)
+        block[::4096] = b"x" * len(range(0, len(block), 4096))
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+print(sum(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) == -9 for k in kids), "killed")
+"""
+
+
+def test_processes_that_fit_their_address_space_limits_are_bounded_together(pool):
+    if "a memory limit per worker" not in pool.isolation:
+        pytest.fail(f"a memory cgroup is expected here (root, cgroup v1): {pool.isolation}")
+    limits = Limits(wall_s=10, cpu_s=10, memory_bytes=512 << 20)
+    r = run(pool, MANY_PROCESSES_OF_MEMORY, limits=limits)
+    killed = int(r.stdout.split()[0])
+    assert killed >= 3 and "out-of-memory killer ended" in r.stderr and "512 MiB" in r.stderr, r
+    assert run(pool, "print(open('/proc/self/oom_score_adj').read().strip())").stdout == "1000\n"
+    assert_works(pool)  # the worker, shielded by the job's own score, lives on
+
+
 def test_infinite_loop_hits_the_cpu_limit(pool):
     r = run(pool, "while True: pass", limits=Limits(wall_s=10, cpu_s=1))
     assert r.exit_code is None and r.signal in (signal.SIGXCPU, signal.SIGKILL) and not r.timed_out
@@ -281,15 +307,51 @@ print(nice, idle, os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
 """
 
 
-def test_long_job_is_demoted_to_idle_priority(pool):
-    assert_demoted_when_long(pool)
+def test_long_job_is_demoted_to_idle_priority_without_cgroups():
+    require_bwrap()
+    with ExecutionPool(workers=1, cgroups=False) as p:
+        assert "no cgroups" in p.isolation
+        assert_demoted_when_long(p)
 
 
 def assert_demoted_when_long(p: ExecutionPool) -> None:
+    """Per-task demotion (no cgroups): the job and what it started drop to SCHED_IDLE, nice 19."""
     demoted = run(p, PRIORITY_REPORT, demote_after_s=0.2)
     assert demoted.ok and demoted.stdout == "19 True 19\n", demoted
     assert run(p, PRIORITY_REPORT).stdout == "0 False 0\n"  # by default: full priority throughout
     assert run(p, PRIORITY_REPORT, demote_after_s=5).stdout == "0 False 0\n"  # ended before its time
+    sleeper = "import time\ntime.sleep(0.6)\nimport os\nprint(os.sched_getscheduler(0) == os.SCHED_IDLE)"
+    assert run(p, sleeper, demote_after_s=0.1).stdout == "False\n"  # CPU time counts, not wall clock
+
+
+def cgroup_weights(p: ExecutionPool) -> list[float]:
+    """What each worker's cgroup says its CPU weight is, in tasks."""
+    weights = []
+    for worker in p._workers:
+        with open(os.path.join(worker.cgroup.dirs["cpu"], "cpu.shares")) as f:
+            weights.append(int(f.read()) / 1024)
+    return weights
+
+
+def test_long_jobs_share_a_small_cpu_weight_in_their_cgroups(pool):
+    if "long jobs share a small CPU weight" not in pool.isolation:
+        pytest.fail(f"cgroups are expected here (root, cgroup v1): {pool.isolation}")
+    limits = Limits(wall_s=1.5, cpu_s=5)
+    loops = [pool.submit(PythonJob(source="while True: pass", limits=limits, demote_after_s=0.1)) for _ in range(2)]
+    time.sleep(0.8)  # both have used 0.1 s of CPU by now, however loaded the machine
+    during = cgroup_weights(pool)
+    assert all(f.result().timed_out for f in loops)
+    assert sorted(during) == [pytest.approx(0.25, abs=0.01)] * 2  # LONG_JOBS_WEIGHT 0.5, split in two
+    assert cgroup_weights(pool) == [1.0, 1.0]  # back when they end
+    sleeper = pool.submit(PythonJob(source="import time; time.sleep(0.6)", limits=limits, demote_after_s=0.1))
+    time.sleep(0.4)
+    assert cgroup_weights(pool) == [1.0, 1.0] and sleeper.result().ok  # CPU time counts, not wall clock
+
+
+def test_a_demoted_loop_is_still_ended_on_time_by_its_wall_clock(pool):
+    result = run(pool, "while True: pass", limits=Limits(wall_s=1.0, cpu_s=5), demote_after_s=0.05)
+    assert result.timed_out and "wall-clock limit of 1 s" in result.stderr
+    assert 1.0 <= result.duration_s < 2.0, result.duration_s  # not late by the fraction of a CPU it had
 
 
 def test_short_jobs_finish_fast_while_demoted_loops_sit_out_their_limit():
@@ -410,6 +472,9 @@ def test_fallback_fork_bomb_is_bounded(weak_pool):
     assert_works(weak_pool)
 
 
-def test_fallback_demotes_long_jobs_too(weak_pool):
-    assert_demoted_when_long(weak_pool)  # no pid namespace: found by their uid
+def test_fallback_demotes_long_jobs_too():
+    with pytest.MonkeyPatch.context() as mp:
+        hide_namespace_tools(mp)
+        with ExecutionPool(workers=1, cgroups=False) as p:
+            assert_demoted_when_long(p)  # no pid namespace: found by their uid
 

@@ -1,0 +1,318 @@
+"""Per-worker cgroups for sandbox workers, where this process may create them (root, or a
+delegated subtree): cgroup v1 (a `cpu` and a `memory` hierarchy) or v2 (one tree).
+
+Each worker (bubblewrap, its zygote and every process a job starts, which cannot leave: the
+sandbox sees no cgroup filesystem) lives in a cgroup of its own, made beside this process's
+own cgroup, so a worker weighs as much as one task against everything else on the machine.
+
+- CPU: long jobs (`demote_after_s`) share one small CPU weight between them (`LongJobShare`):
+  their workers' weights are set so that together they weigh `fraction` of one task, however
+  many there are. A job that loops until its wall-clock limit then costs the short jobs at
+  most that fraction of a CPU, while a slow job that would finish still gets that share
+  (all of it when it is the only long one) plus every cycle nothing else wants, whatever else
+  runs on the machine. Per-task SCHED_IDLE (the fallback without cgroups) lets the kernel
+  decide that split; measured here (kernel 6.18, EEVDF) it gave busy loops far more than
+  idle cycles, and an idle cgroup (`cpu.idle`) gave them nothing at all under outside load
+  (docs/benchmarks.md, bench_code).
+- Memory: the worker's memory (resident pages, page cache and the files its jobs write to its
+  tmpfs) is bounded, so a job that forks many processes below RLIMIT_AS each is still stopped.
+
+Anything unavailable is left out and said in `CgroupSupport.description`; nothing here is
+needed for isolation, which rests on namespaces and rlimits.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import itertools
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+PREFIX = "monkeys-"
+MEMORY_HEADROOM = 64 << 20  # a worker's memory limit: its job's memory limit plus this, for the zygote
+_NAME = re.compile(rf"^{PREFIX}(\d+)-\d+$")
+_serial = itertools.count()
+
+
+@dataclass(frozen=True)
+class CgroupSupport:
+    """Where worker cgroups go, per use: "cpu" (weight; v1 also needs "cpuacct" for usage) and
+    "memory". A use missing from `parents` is not available here."""
+
+    version: int  # 1 or 2; 0 when nothing is usable
+    parents: dict[str, str] = field(default_factory=dict)
+    why_not: str = ""
+
+    @property
+    def cpu(self) -> bool:
+        return "cpu" in self.parents
+
+    @property
+    def memory(self) -> bool:
+        return "memory" in self.parents
+
+    def only(self, *uses: str) -> CgroupSupport:
+        parents = {use: parent for use, parent in self.parents.items() if use in uses or (
+            use == "cpuacct" and "cpu" in uses)}
+        return CgroupSupport(self.version if parents else 0, parents, self.why_not or "not used here")
+
+    @property
+    def description(self) -> str:
+        parts = (["long jobs share a small CPU weight"] if self.cpu else []) + (
+            ["a memory limit per worker"] if self.memory else [])
+        if not parts:
+            return f"no cgroups ({self.why_not or 'not available'})"
+        return f"cgroup v{self.version}: " + ", ".join(parts)
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller (or "" for v2) -> this process's cgroup path, from /proc/self/cgroup."""
+    paths = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for name in controllers.split(",") if controllers else [""]:
+                paths[name] = path
+    return paths
+
+
+def _mounts() -> dict[str, str]:
+    """controller (or "" for the v2 tree) -> where its hierarchy is mounted."""
+    found = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype, options = fields[sep + 1], fields[sep + 3]
+            if fstype == "cgroup2":
+                found.setdefault("", fields[4])
+            elif fstype == "cgroup":
+                for name in options.split(","):
+                    found.setdefault(name, fields[4])
+    return found
+
+
+def _usable(parent: str, marker: str) -> bool:
+    """Can we make a child cgroup under `parent` that has the `marker` control file?"""
+    probe = os.path.join(parent, f"{PREFIX}{os.getpid()}-probe{next(_serial)}")
+    try:
+        os.mkdir(probe)
+    except OSError:
+        return False
+    try:
+        return os.path.exists(os.path.join(probe, marker))
+    finally:
+        _rmdir(probe)
+
+
+@functools.lru_cache(maxsize=1)
+def detect_cgroups() -> CgroupSupport:
+    try:
+        own, mounts = _own_cgroups(), _mounts()
+    except (OSError, ValueError):
+        return CgroupSupport(0, why_not="no /proc/self/cgroup")
+    if "cpu" in mounts or "memory" in mounts:  # v1 (perhaps beside a v2 tree without these)
+        found = {use: _parent(mounts, own, controller, marker) for use, controller, marker in (
+            ("cpu", "cpu", "cpu.shares"), ("cpuacct", "cpuacct", "cpuacct.usage"),
+            ("memory", "memory", "memory.limit_in_bytes"))}
+        if found["cpu"] is None or found["cpuacct"] is None:
+            found["cpu"] = found["cpuacct"] = None
+        parents = {use: parent for use, parent in found.items() if parent is not None}
+        if parents:
+            return CgroupSupport(1, parents)
+    if "" in mounts and "" in own:
+        parent = os.path.join(mounts[""], own[""].lstrip("/"))
+        parents = {use: parent for use, marker in (("cpu", "cpu.weight"), ("memory", "memory.max"))
+                   if _usable(parent, marker)}
+        if parents:
+            return CgroupSupport(2, parents)
+    return CgroupSupport(0, why_not="this process may not create cgroups with cpu or memory control here")
+
+
+def _parent(mounts: dict[str, str], own: dict[str, str], controller: str, marker: str) -> str | None:
+    if controller not in mounts or controller not in own:
+        return None
+    parent = os.path.join(mounts[controller], own[controller].lstrip("/"))
+    return parent if _usable(parent, marker) else None
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _rmdir(path: str, wait_s: float = 0.0) -> bool:
+    """Remove an (empty) cgroup; its last processes may take a moment to be gone."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            os.rmdir(path)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            if e.errno != errno.EBUSY or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (from /proc/PID/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+            except OSError:
+                pass
+    return found
+
+
+def remove_leftovers(parent: str) -> None:
+    """Worker cgroups of processes that died without cleaning up (SIGKILL), now empty."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        match = _NAME.match(name)
+        if match and not os.path.exists(f"/proc/{match.group(1)}"):
+            _rmdir(os.path.join(parent, name))
+
+
+class WorkerCgroup:
+    """The cgroup(s) of one worker: created empty, processes attached after the worker starts."""
+
+    def __init__(self, support: CgroupSupport) -> None:
+        self.version = support.version
+        name = f"{PREFIX}{os.getpid()}-{next(_serial)}"
+        self.dirs: dict[str, str] = {}
+        for use, parent in support.parents.items():
+            path = os.path.join(parent, name)
+            if path not in self.dirs.values():  # v2, or v1 with co-mounted controllers: one directory
+                remove_leftovers(parent)
+                os.mkdir(path)
+            self.dirs[use] = path
+        self.weight: float = 1.0  # in tasks: 1.0 is the kernel's default weight
+        self.memory_limit: int | None = None
+        self.oom_kills_seen = 0
+        if self.version == 2 and self.controls_memory:
+            try:  # the limit is on memory, not memory plus swap
+                _write(os.path.join(self.dirs["memory"], "memory.swap.max"), "0")
+            except OSError:
+                pass
+
+    @property
+    def controls_cpu(self) -> bool:
+        return "cpu" in self.dirs
+
+    @property
+    def controls_memory(self) -> bool:
+        return "memory" in self.dirs
+
+    def attach(self, pid: int) -> None:
+        """Move `pid` and its descendants in; call while none of them forks (a worker at rest)."""
+        pids = descendants(pid)
+        for path in set(self.dirs.values()):
+            for member in pids:
+                try:
+                    _write(os.path.join(path, "cgroup.procs"), str(member))
+                except ProcessLookupError:
+                    pass
+        self.oom_kills_seen = self.oom_kills()
+
+    def cpu_usage_s(self) -> float:
+        """CPU time used by every process that was ever in this cgroup."""
+        if self.version == 1:
+            with open(os.path.join(self.dirs["cpuacct"], "cpuacct.usage")) as f:
+                return int(f.read()) / 1e9
+        with open(os.path.join(self.dirs["cpu"], "cpu.stat")) as f:
+            for line in f:
+                key, value = line.split()
+                if key == "usage_usec":
+                    return int(value) / 1e6
+        return 0.0
+
+    def set_weight(self, tasks: float) -> None:
+        """CPU weight as a multiple of one ordinary task's (cpu.shares 1024, cpu.weight 100)."""
+        if not self.controls_cpu or tasks == self.weight:
+            return
+        if self.version == 1:
+            _write(os.path.join(self.dirs["cpu"], "cpu.shares"), str(max(2, round(1024 * tasks))))
+        else:
+            _write(os.path.join(self.dirs["cpu"], "cpu.weight"), str(min(10000, max(1, round(100 * tasks)))))
+        self.weight = tasks
+
+    def set_memory_limit(self, limit: int) -> None:
+        """Bound the worker's memory (kept when the kernel refuses: below what it uses now)."""
+        if not self.controls_memory or limit == self.memory_limit:
+            return
+        name = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
+        try:
+            _write(os.path.join(self.dirs["memory"], name), str(limit))
+        except OSError:
+            return
+        self.memory_limit = limit
+
+    def oom_kills(self) -> int:
+        """How many processes the OOM killer has killed in this cgroup so far."""
+        if not self.controls_memory:
+            return 0
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            with open(os.path.join(self.dirs["memory"], name)) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def new_oom_kills(self) -> int:
+        """OOM kills since the last call (or since `attach`)."""
+        now = self.oom_kills()
+        new, self.oom_kills_seen = now - self.oom_kills_seen, now
+        return new
+
+    def remove(self) -> None:
+        for path in set(self.dirs.values()):
+            _rmdir(path, wait_s=1.0)
+
+
+class LongJobShare:
+    """The CPU weight that all long-running jobs of a pool share: `fraction` of one task,
+    split evenly; each worker back to a whole task when its job ends."""
+
+    def __init__(self, fraction: float) -> None:
+        self.fraction = fraction
+        self._long: set[WorkerCgroup] = set()
+        self._lock = threading.Lock()
+
+    def demote(self, cgroup: WorkerCgroup) -> None:
+        with self._lock:
+            self._long.add(cgroup)
+            self._spread()
+
+    def restore(self, cgroup: WorkerCgroup) -> None:
+        with self._lock:
+            if cgroup in self._long:
+                self._long.discard(cgroup)
+                self._spread()
+        cgroup.set_weight(1.0)
+
+    def _spread(self) -> None:
+        each = self.fraction / max(1, len(self._long))
+        for member in self._long:
+            member.set_weight(each)
