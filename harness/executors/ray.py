@@ -321,12 +321,21 @@ class RayBackend:
 # --- verification ------------------------------------------------------------------------------------
 
 
-def verify_chunk(box: list[Any], problems: dict[str, Problem], candidates: list[Candidate]) -> list[Verdict]:
-    """A Ray task: the verdicts of a chunk of candidates, in order."""
+def verify_chunk(box: list[Any], problems: dict[str, Problem], candidates: list[Candidate],
+                 driver_node: str | None) -> tuple[list[Verdict], dict[str, Any] | None]:
+    """A Ray task: the verdicts of a chunk of candidates, in order, and on a node other than the
+    driver's the files the verifier made for them (SWE-bench test logs), which the driver keeps."""
+    import ray  # noqa: PLC0415
+
     verifier = kept("verifier", box, lambda verifier: verifier)
     if isinstance(verifier, BatchVerifier):
-        return list(verifier.verify_many([(problems[c.problem_id], c) for c in candidates]))
-    return [safe_verify(verifier, problems[c.problem_id], c) for c in candidates]
+        verdicts = list(verifier.verify_many([(problems[c.problem_id], c) for c in candidates]))
+    else:
+        verdicts = [safe_verify(verifier, problems[c.problem_id], c) for c in candidates]
+    export = getattr(verifier, "export_files", None)
+    if export is None or ray.get_runtime_context().get_node_id() == driver_node:
+        return verdicts, None
+    return verdicts, export(list(problems))
 
 
 def placement_of(verifier: Verifier) -> RayPlacement:
@@ -444,13 +453,14 @@ class RayExecutor:
         task = self._remote(verify_chunk).options(
             num_cpus=need.pop("CPU"), resources=need or None, max_retries=self.config.max_retries)
         box = [self.ray.put(verifier)]
+        driver_node = self.driver_node()
         failures: list[tuple[list[Candidate], BaseException]] = []
         pending: dict[Any, list[Candidate]] = {}
         window = 2 * slots  # queued beyond the running ones, so a freed slot never waits for the driver
 
         def submit() -> None:
             for group in itertools.islice(groups, max(0, window - len(pending))):
-                pending[task.remote(box, {c.problem_id: problems[c.problem_id] for c in group}, group)] = group
+                pending[task.remote(box, {c.problem_id: problems[c.problem_id] for c in group}, group, driver_node)] = group
 
         submit()
         while pending:
@@ -458,10 +468,12 @@ class RayExecutor:
             for ref in done:
                 group = pending.pop(ref)
                 try:
-                    verdicts = self.ray.get(ref)
+                    verdicts, shipped = self.ray.get(ref)
                 except self.ray.exceptions.RayError as exc:  # its worker died more often than max_retries
                     failures.append((group, exc))
                     continue
+                if shipped is not None:
+                    verifier.import_files(shipped)  # type: ignore[attr-defined]
                 yield from zip(group, verdicts, strict=True)
             submit()
         if failures:
@@ -469,6 +481,12 @@ class RayExecutor:
             raise ExecutorFailure(
                 f"{len(failures)} verification task(s) failed after {self.config.max_retries} retries "
                 f"({lost} candidates stay unverified; run the same command again to verify them): {failures[0][1]}")
+
+    def driver_node(self) -> str | None:
+        """The node this process runs on; None for a Ray Client driver, which shares no node's files."""
+        if (self.config.address or "").startswith("ray://"):
+            return None
+        return self.ray.get_runtime_context().get_node_id()
 
     def close(self) -> None:
         """Kill the replicas this executor started; Ray itself stays up for the next run of a suite."""

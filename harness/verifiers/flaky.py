@@ -18,9 +18,12 @@ For reports: `lenient_passed(verdict)` is the grade with flaky tests set aside,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +76,11 @@ def summarize_runs(instance_id: str, listed: list[str], status_maps: list[dict[s
 
 
 class FlakeStore:
-    """flake_checks.json in the logs directory: instance id -> FlakeCheck. Thread-safe."""
+    """flake_checks.json in the logs directory: instance id -> FlakeCheck.
+
+    Safe across threads and processes (Ray workers on one node share the file): a write
+    reads, changes and replaces the file under an exclusive lock on a lock file beside it.
+    """
 
     def __init__(self, logs_dir: Path) -> None:
         self.path = logs_dir / FLAKE_FILE
@@ -98,11 +105,17 @@ class FlakeStore:
             return None
         return check
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            yield
+
     def put(self, check: FlakeCheck) -> None:
-        with self._lock:
+        with self._exclusive():
             data = self._read()
             data[check.instance_id] = check.model_dump(mode="json")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
             partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
             partial.replace(self.path)  # atomic: a crash never leaves half a file

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from harness.verifiers.flaky import (
     FlakeStore,
     evidence_fields,
     lenient_passed,
+    load_flake_checks,
     majority,
     on_flaky_instance,
     summarize_runs,
@@ -214,6 +216,34 @@ class SWEBenchVerifier:
         if self._logs_dir is None:  # used outside a run: keep the logs somewhere that exists
             self._logs_dir = Path(tempfile.mkdtemp(prefix="monkeys-swebench-logs-"))
         return self._logs_dir
+
+    def export_files(self, problem_ids: Iterable[str]) -> dict[str, Any]:
+        """On a Ray node other than the driver's: these instances' logs and flake checks, for
+        `import_files` on the driver (where the run directory is). The node keeps no copy of the logs."""
+        wanted = set(problem_ids)
+        files: dict[str, bytes] = {}
+        for instance_id in wanted:
+            folder = self.logs_dir / _safe_name(instance_id)
+            if folder.is_dir():
+                files |= {str(path.relative_to(self.logs_dir)): path.read_bytes()
+                          for path in sorted(folder.rglob("*")) if path.is_file()}
+                shutil.rmtree(folder, ignore_errors=True)
+        checks = [check.model_dump(mode="json") for instance_id, check in load_flake_checks(self.logs_dir).items()
+                  if instance_id in wanted]
+        return {"files": files, "flake_checks": checks}
+
+    def import_files(self, shipped: dict[str, Any]) -> None:
+        """On the driver: write what `export_files` sent where this machine would have written it."""
+        root = self.logs_dir.resolve()
+        for relative, data in shipped.get("files", {}).items():
+            target = (root / relative).resolve()
+            if not target.is_relative_to(root):  # a path from elsewhere never writes outside the logs
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        store = FlakeStore(self.logs_dir)
+        for raw in shipped.get("flake_checks", []):
+            store.put(FlakeCheck.model_validate(raw))
 
     def verdict_fields(self, problem_id: str, passed: bool, verdict: Verdict | None) -> dict[str, Any]:
         """Hook for verdicts.jsonl: the swebench-style fields of one attempt's line."""

@@ -262,3 +262,40 @@ def test_swebench_agent_run_on_ray_equals_the_local_run(tmp_path, ray_cluster):
     local, ray = (with_run_dir_as(tmp_path / side, (tmp_path / side / "verdicts.jsonl").read_text()) for side in ("local", "ray"))
     assert local == ray and '"passed": true' in ray
     assert len(list((tmp_path / "ray" / "trajectories").rglob("*.jsonl"))) == 12
+
+
+def test_swebench_logs_made_on_another_node_come_back_to_the_run_directory(tmp_path, ray_cluster, monkeypatch):
+    # As if the Docker node were another machine: its task ships the instance's logs and flake check
+    # and deletes its copies; the driver writes them into the run directory.
+    from sandboxes.docker import docker_client
+
+    from harness.verifiers.swebench import SWEBenchVerifier
+
+    monkeypatch.setattr(ray_executor.RayExecutor, "driver_node", lambda self: "the-driver-is-elsewhere")
+    received: list[dict] = []
+    keep = SWEBenchVerifier.import_files
+    monkeypatch.setattr(SWEBenchVerifier, "import_files", lambda self, shipped: (received.append(shipped), keep(self, shipped)))
+    row, _ = build_toy_instance(docker_client())
+    data = tmp_path / "toy.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    overrides = [f"dataset.path={data}", "sampling.samples_per_problem=6", "verify.options.flake_runs=2",
+                 "executor.kind=ray"]
+    execute(load_config(ROOT / "configs" / "demo_swe_agent.yaml", overrides), tmp_path / "ray", show_progress=False)
+    evidence = [json.loads(json.loads(line)["evidence"] or "{}") for line in (tmp_path / "ray" / "verdicts.jsonl").read_text().splitlines()]
+    logs = {Path(e["log"]) for e in evidence if e.get("log")}
+    assert logs and all(log.is_relative_to(tmp_path / "ray" / "swebench_logs") and log.stat().st_size > 0 for log in logs)
+    checks = json.loads((tmp_path / "ray" / "swebench_logs" / "flake_checks.json").read_text())
+    assert checks[row["instance_id"]]["runs"] == 2
+    assert all(Path(log).is_file() for log in checks[row["instance_id"]]["logs"])
+    shipped = {name for parcel in received for name in parcel["files"]}
+    assert {str(log.relative_to(tmp_path / "ray" / "swebench_logs")) for log in logs} <= shipped
+
+
+def test_shipped_files_never_land_outside_the_logs(tmp_path):
+    from harness.verifiers.swebench import SWEBenchVerifier
+
+    verifier = SWEBenchVerifier()
+    verifier.bind_run_dir(tmp_path / "run")
+    verifier.import_files({"files": {"../../escaped.txt": b"no", "inst/a.log": b"yes"}, "flake_checks": []})
+    assert (tmp_path / "run" / "swebench_logs" / "inst" / "a.log").read_bytes() == b"yes"
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "run" / "escaped.txt").exists()
