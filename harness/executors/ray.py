@@ -54,6 +54,7 @@ LOCAL_ONLY_BACKENDS = frozenset({"replay"})  # reads a file on this machine: not
 # the same pooled worker processes that verify afterwards, so no process starts between phases.
 ACTOR_BACKENDS = frozenset({"vllm", "openai"})
 WAIT_LOG_S = 30.0
+NOT_SHOWN = frozenset({"memory", "object_store_memory"})  # node resources a placement error need not list
 
 # (position in the chunk, completions, error, latency): the request stays with the driver.
 PackedResult = tuple[int, list[Completion], str | None, float]
@@ -114,9 +115,10 @@ class Cluster:
     def require(self, need: dict[str, float], what: str, hint: str = "") -> int:
         slots = self.slots(need)
         if slots == 0:
-            have = ", ".join(f"{{{', '.join(f'{k}: {v:g}' for k, v in sorted(n.items()) if not k.startswith('node:'))}}}"
-                             for n in self.nodes) or "no live nodes"
-            raise ConfigError(f"executor: no Ray node can run {what}: each needs {need}; the nodes have {have}{hint}")
+            have = "; ".join(", ".join(f"{k}: {v:g}" for k, v in sorted(node.items()) if k not in NOT_SHOWN
+                                       and not k.startswith(("node:", "accelerator_type:"))) for node in self.nodes)
+            raise ConfigError(f"executor: no Ray node can run {what}: each needs {need}; "
+                              f"the nodes have: {have or 'none alive'}{hint}")
         return slots
 
 

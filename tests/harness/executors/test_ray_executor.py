@@ -299,3 +299,18 @@ def test_shipped_files_never_land_outside_the_logs(tmp_path):
     verifier.import_files({"files": {"../../escaped.txt": b"no", "inst/a.log": b"yes"}, "flake_checks": []})
     assert (tmp_path / "run" / "swebench_logs" / "inst" / "a.log").read_bytes() == b"yes"
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "run" / "escaped.txt").exists()
+
+
+def test_monkeys_verify_on_ray_equals_local(tmp_path, ray_cluster):
+    # Samples made elsewhere (the replay backend stays in the driver), verified in Ray tasks.
+    from harness.cli import main
+
+    dataset = ROOT / "configs" / "data" / "demo_gsm8k.jsonl"
+    samples = tmp_path / "samples.jsonl"
+    answers = ["#### 56", "The answer is 56.0", "#### 57", "no idea", "\\boxed{45}", "#### 045"]
+    samples.write_text("".join(json.dumps({"problem_id": str(p), "completion": a}) + "\n" for p in range(12) for a in answers))
+    common = ["verify", "--task", "gsm8k", "--dataset", str(dataset), "--samples", str(samples), "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert main([*common, "--out", str(tmp_path / "ray"), "--executor", "ray"]) == 0
+    assert_same_run(tmp_path / "local", tmp_path / "ray")
+    assert (yaml.safe_load((tmp_path / "ray" / "config.yaml").read_text())["executor"]["kind"]) == "ray"
