@@ -1,5 +1,7 @@
 """One real local Ray for the executor tests (starting one takes seconds), shut down at the end."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from harness import registry
@@ -10,9 +12,12 @@ RAY_RESOURCES = {"docker": 2.0}  # this machine has the Docker engine the SWE-be
 OBJECT_STORE_BYTES = 128 * 2**20  # /dev/shm and memory are shared with the rest of the suite
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> str:
-    """Its GCS address, for a process that joins it (executor.address)."""
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """Its GCS address, for a process that joins it (executor.address).
+
+    Module scope: the Ray tests live in one module, and Ray stops when they end rather than
+    idling through the rest of the suite."""
     import ray  # a missing ray fails these tests: it is in the dev extra
 
     if not ray.is_initialized():
