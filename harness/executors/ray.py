@@ -471,7 +471,7 @@ class RayExecutor:
                 group = pending.pop(ref)
                 try:
                     verdicts, shipped = self.ray.get(ref)
-                except self.ray.exceptions.RayError as exc:  # its worker died more often than max_retries
+                except self.ray.exceptions.RayError as exc:  # its worker died past max_retries, or the verifier raised
                     failures.append((group, exc))
                     continue
                 if shipped is not None:
@@ -481,8 +481,9 @@ class RayExecutor:
         if failures:
             lost = sum(len(group) for group, _ in failures)
             raise ExecutorFailure(
-                f"{len(failures)} verification task(s) failed after {self.config.max_retries} retries "
-                f"({lost} candidates stay unverified; run the same command again to verify them): {failures[0][1]}")
+                f"{len(failures)} verification task(s) failed for good: their worker died more than "
+                f"executor.max_retries ({self.config.max_retries}) times, or the verifier raised. {lost} candidates "
+                f"stay unverified; run the same command again to verify them. The first error: {failures[0][1]}")
 
     def driver_node(self) -> str | None:
         """The node this process runs on; None for a Ray Client driver, which shares no node's files."""
