@@ -15,7 +15,7 @@ from concurrent.futures import Future
 
 from sandboxes._zygote import HEAD, decode_body, encode_message
 from sandboxes.base import ExecResult
-from sandboxes.cgroups import MEMORY_HEADROOM, LongJobShare, WorkerCgroup
+from sandboxes.cgroups import MEMORY_HEADROOM, WorkerCgroup
 from sandboxes.isolation import Isolation, Layout, allocate_uid, launch, release_uid
 
 START_TIMEOUT_S = 60.0  # bubblewrap setup plus the zygote's imports, on a loaded machine
@@ -68,52 +68,46 @@ def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
 
 
 class _Demotion:
-    """A running job's way into its pool's `LongJobShare` and back (workers with a cgroup).
+    """A running job's demotion (workers with a cgroup): once it has used `after_s` of CPU
+    (CPU time, not wall clock: a job that only waits for a busy CPU is not long), its worker's
+    cgroup goes idle; just before the job's wall clock runs out it is back at full weight, so
+    that the zygote, which shares the cgroup, wakes on time to end the job."""
 
-    The job joins once it has used `after_s` of CPU (CPU time, not wall clock: a job that only
-    waits for a busy CPU is not long), and leaves just before its wall clock runs out, so that
-    its zygote, which shares the cgroup, wakes at full weight to end it on time."""
-
-    def __init__(self, cgroup: WorkerCgroup, share: LongJobShare, after_s: float, wall_s: float) -> None:
-        self.cgroup, self.share, self.after_s = cgroup, share, after_s
+    def __init__(self, cgroup: WorkerCgroup, after_s: float, wall_s: float) -> None:
+        self.cgroup, self.after_s = cgroup, after_s
         self.baseline = cgroup.cpu_usage_s()
         now = time.monotonic()
         self.restore_at = now + wall_s - RESTORE_BEFORE_S
         self.check_at: float | None = now + after_s  # when `step` is due (None: never again)
-        self.demoted = False
 
     def step(self) -> None:
         now = time.monotonic()
-        if self.demoted or now >= self.restore_at:
+        if self.cgroup.idle or now >= self.restore_at:
             self.end()
             return
         used = self.cgroup.cpu_usage_s() - self.baseline
         if used >= self.after_s:
-            self.share.demote(self.cgroup)
-            self.demoted, self.check_at = True, self.restore_at
-        else:
+            self.cgroup.set_idle(True)
+            self.check_at = self.restore_at
+        else:  # one thread cannot use more CPU than wall clock: look again when it could have
             self.check_at = min(self.restore_at, now + max(DEMOTION_POLL_S, self.after_s - used))
 
     def end(self) -> None:
         self.check_at = None
-        if self.demoted:
-            self.share.restore(self.cgroup)
-            self.demoted = False
+        self.cgroup.set_idle(False)
 
 
 class Worker:
     """One zygote. `request` sends a job and returns its reply, or raises WorkerFailed.
 
     With a `cgroup`, the worker's processes live in it from the moment the zygote is ready,
-    and a job's demotion (`demote_after_s`) moves the whole cgroup into the pool's
-    `LongJobShare` instead of lowering each of the job's threads: see `sandboxes.cgroups`."""
+    and a job's demotion (`demote_after_s`) makes the whole cgroup idle instead of lowering
+    each of the job's threads: see `sandboxes.cgroups`."""
 
-    def __init__(self, iso: Isolation, layout: Layout, log_path: str, cgroup: WorkerCgroup | None = None,
-                 long_share: LongJobShare | None = None):
+    def __init__(self, iso: Isolation, layout: Layout, log_path: str, cgroup: WorkerCgroup | None = None):
         self.iso, self.layout, self.log_path = iso, layout, log_path
         self.uid = allocate_uid() if iso.privileged else None
         self.cgroup = cgroup
-        self.long_share = long_share if cgroup is not None and cgroup.controls_cpu else None
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
         self._demotion: _Demotion | None = None  # of the running job
@@ -151,7 +145,7 @@ class Worker:
         if not self.alive:
             self.restart()
         demote_after_s = header.get("demote_after_s")
-        if demote_after_s and self.long_share is not None:
+        if demote_after_s and self.cgroup is not None and self.cgroup.controls_cpu:
             header = {**header, "demote_after_s": None}  # the cgroup does it, not the zygote
         else:
             demote_after_s = None
@@ -160,7 +154,7 @@ class Worker:
         deadline = time.monotonic() + timeout_s
         try:
             if demote_after_s is not None:
-                self._demotion = _Demotion(self.cgroup, self.long_share, demote_after_s, header["limits"]["wall_s"])
+                self._demotion = _Demotion(self.cgroup, demote_after_s, header["limits"]["wall_s"])
             self._send(encode_message(header, blobs), deadline)
             reply = self._receive(deadline, max_reply)
         finally:

@@ -5,15 +5,12 @@ Each worker (bubblewrap, its zygote and every process a job starts, which cannot
 sandbox sees no cgroup filesystem) lives in a cgroup of its own, made beside this process's
 own cgroup, so a worker weighs as much as one task against everything else on the machine.
 
-- CPU: long jobs (`demote_after_s`) share one small CPU weight between them (`LongJobShare`):
-  their workers' weights are set so that together they weigh `fraction` of one task, however
-  many there are. A job that loops until its wall-clock limit then costs the short jobs at
-  most that fraction of a CPU, while a slow job that would finish still gets that share
-  (all of it when it is the only long one) plus every cycle nothing else wants, whatever else
-  runs on the machine. Per-task SCHED_IDLE (the fallback without cgroups) lets the kernel
-  decide that split; measured here (kernel 6.18, EEVDF) it gave busy loops far more than
-  idle cycles, and an idle cgroup (`cpu.idle`) gave them nothing at all under outside load
-  (docs/benchmarks.md, bench_code).
+- CPU: a job that has used its `demote_after_s` of CPU time is demoted by marking its
+  worker's cgroup idle (`cpu.idle`, Linux 5.15+; the lowest weight on older kernels): from
+  then on the whole worker only gets CPU that nothing else wants, until just before its wall
+  clock runs out. Per-task SCHED_IDLE (the fallback without cgroups) does the same on paper,
+  but measured here (kernel 6.18, EEVDF) four busy loops under it slowed a stream of short
+  jobs by 60-100%, and in an idle cgroup by 5-10% (docs/benchmarks.md, bench_code).
 - Memory: the worker's memory (resident pages, page cache and the files its jobs write to its
   tmpfs) is bounded, so a job that forks many processes below RLIMIT_AS each is still stopped.
 
@@ -28,7 +25,6 @@ import functools
 import itertools
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -62,7 +58,7 @@ class CgroupSupport:
 
     @property
     def description(self) -> str:
-        parts = (["long jobs share a small CPU weight"] if self.cpu else []) + (
+        parts = (["long jobs demoted to idle CPU"] if self.cpu else []) + (
             ["a memory limit per worker"] if self.memory else [])
         if not parts:
             return f"no cgroups ({self.why_not or 'not available'})"
@@ -204,7 +200,7 @@ class WorkerCgroup:
                 remove_leftovers(parent)
                 os.mkdir(path)
             self.dirs[use] = path
-        self.weight: float = 1.0  # in tasks: 1.0 is the kernel's default weight
+        self.idle = False
         self.memory_limit: int | None = None
         self.oom_kills_seen = 0
         if self.version == 2 and self.controls_memory:
@@ -244,15 +240,18 @@ class WorkerCgroup:
                     return int(value) / 1e6
         return 0.0
 
-    def set_weight(self, tasks: float) -> None:
-        """CPU weight as a multiple of one ordinary task's (cpu.shares 1024, cpu.weight 100)."""
-        if not self.controls_cpu or tasks == self.weight:
+    def set_idle(self, idle: bool) -> None:
+        """Idle: the worker gets only CPU time that no other task wants."""
+        if not self.controls_cpu or idle == self.idle:
             return
-        if self.version == 1:
-            _write(os.path.join(self.dirs["cpu"], "cpu.shares"), str(max(2, round(1024 * tasks))))
+        path = os.path.join(self.dirs["cpu"], "cpu.idle")
+        if os.path.exists(path):
+            _write(path, "1" if idle else "0")
+        elif self.version == 1:
+            _write(os.path.join(self.dirs["cpu"], "cpu.shares"), "2" if idle else "1024")
         else:
-            _write(os.path.join(self.dirs["cpu"], "cpu.weight"), str(min(10000, max(1, round(100 * tasks)))))
-        self.weight = tasks
+            _write(os.path.join(self.dirs["cpu"], "cpu.weight"), "1" if idle else "100")
+        self.idle = idle
 
     def set_memory_limit(self, limit: int) -> None:
         """Bound the worker's memory (kept when the kernel refuses: below what it uses now)."""
@@ -290,29 +289,3 @@ class WorkerCgroup:
         for path in set(self.dirs.values()):
             _rmdir(path, wait_s=1.0)
 
-
-class LongJobShare:
-    """The CPU weight that all long-running jobs of a pool share: `fraction` of one task,
-    split evenly; each worker back to a whole task when its job ends."""
-
-    def __init__(self, fraction: float) -> None:
-        self.fraction = fraction
-        self._long: set[WorkerCgroup] = set()
-        self._lock = threading.Lock()
-
-    def demote(self, cgroup: WorkerCgroup) -> None:
-        with self._lock:
-            self._long.add(cgroup)
-            self._spread()
-
-    def restore(self, cgroup: WorkerCgroup) -> None:
-        with self._lock:
-            if cgroup in self._long:
-                self._long.discard(cgroup)
-                self._spread()
-        cgroup.set_weight(1.0)
-
-    def _spread(self) -> None:
-        each = self.fraction / max(1, len(self._long))
-        for member in self._long:
-            member.set_weight(each)

