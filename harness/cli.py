@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. sampling.samples_per_problem=200 (repeatable)")
     run.add_argument("--retry-errors", action="store_true", help="sample again the attempts the model backend failed on")
+    run.add_argument("--instances", metavar="ID[,ID...]", action="append", default=[],
+                     help="run only these problems / SWE-bench instances (dataset.ids; repeatable)")
     add_executor_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress output")
 
@@ -149,10 +152,16 @@ def executor_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def instances_override(values: list[str]) -> list[str]:
+    """--instances a,b --instances c -> ['dataset.ids=["a", "b", "c"]'] (JSON is YAML, and ids stay strings)."""
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    return [f"dataset.ids={json.dumps(ids)}"] if ids else []
+
+
 def cmd_run(args: argparse.Namespace) -> dict[str, Path]:
     from harness.pipeline import execute
 
-    overrides = [*args.overrides, *executor_overrides(args)]
+    overrides = [*args.overrides, *executor_overrides(args), *instances_override(args.instances)]
     suite = read_suite(args.config)
     if suite is None:
         config = load_config(args.config, overrides)

@@ -164,11 +164,12 @@ class RunConfig(_Strict):
     def identity(self) -> str:
         """What must not change when a run directory is resumed.
 
-        Sample counts, speed knobs and where the model is served (base_url) may change.
+        Sample counts, speed knobs, where the model is served (base_url) and which problems
+        of the dataset are run (ids, limit: a subset may be widened later) may change.
         """
         fields = {
             "task": self.task,
-            "dataset": self.dataset.model_dump(mode="json", exclude={"limit"}),
+            "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids"}),
             "model": self.model.model_dump(mode="json", exclude={"concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
             "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem"}),
         }

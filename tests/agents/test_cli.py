@@ -23,7 +23,7 @@ DEMO = REPO_ROOT / "configs" / "demo_swe_agent.yaml"
 def test_configs_load() -> None:
     config = load_config(DEMO)
     assert config.task == "swebench" and config.agent.budgets.max_steps == 12
-    config = load_config(REPO_ROOT / "configs" / "swebench_agent.yaml")
+    config = load_config(REPO_ROOT / "configs" / "swebench_lite.yaml")
     assert config.sampling.samples_per_problem == 250 and config.sampling.temperature == 1.6 and config.agent.max_in_flight == 512
 
 

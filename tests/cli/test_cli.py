@@ -123,3 +123,22 @@ def test_suite_report_and_export(tmp_path, capsys):
     rows = read_jsonl(out / "a" / "attempts.jsonl")
     assert len(rows) == 16 and {"text", "seed", "completion_tokens", "verdict"} <= set(rows[0])
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+def test_run_instances_picks_a_subset_that_can_be_widened(tmp_path, capsys):
+    rows = GSM8K_ROWS + [{"question": "What is 2 times 5?", "answer": "2*5\n#### 10"}]
+    write_jsonl(tmp_path / "gsm8k.jsonl", rows)
+    config = tmp_path / "run.yaml"
+    config.write_text("name: r\ntask: gsm8k\ndataset: {path: gsm8k.jsonl}\nmodel: {backend: simulated}\n"
+                      "sampling: {samples_per_problem: 4}\n")
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--no-progress", "--instances", "2"]) == 0
+    assert {r["problem_id"] for r in read_jsonl(out / "verdicts.jsonl")} == {"2"}
+    # Widening the subset resumes the same run: problem 2's attempts are kept, 0 is added.
+    first = {(r["problem_id"], r["sample_index"]): r for r in read_jsonl(out / "verdicts.jsonl")}
+    assert main(["run", str(config), "--out", str(out), "--no-progress", "--instances", "0,2"]) == 0
+    rows = read_jsonl(out / "verdicts.jsonl")
+    assert {r["problem_id"] for r in rows} == {"0", "2"} and len(rows) == 8
+    assert all(first[(r["problem_id"], r["sample_index"])] == r for r in rows if r["problem_id"] == "2")
+    assert main(["run", str(config), "--out", str(out), "--no-progress", "--instances", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -84,6 +84,9 @@ def test_identity_ignores_sample_count_but_not_seed(tmp_path):
     assert load_config(path, ["sampling.samples_per_problem=99"]).identity() == base
     assert load_config(path, ["sampling.seed=1"]).identity() != base
     assert load_config(path, ["sampling.n_per_request=2"]).identity() != base
+    # A subset of the dataset may be widened on resume (monkeys run --instances), as limit may.
+    assert load_config(path, ["dataset.ids=[0]"]).identity() == base
+    assert load_config(path, ["dataset.split=train"]).identity() != base
 
 
 def test_numeric_ids_are_read_as_strings(tmp_path):
