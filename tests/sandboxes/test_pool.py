@@ -63,6 +63,9 @@ def test_exception_exit_status_and_traceback(pool):
     r = run(pool, "import sys\nprint('out')\nsys.stderr.write('err\\n')\nraise ValueError('boom')")
     assert r.exit_code == 1 and r.stdout == "out\n"
     assert "err\n" in r.stderr and "ValueError: boom" in r.stderr and 'File "main.py", line 4' in r.stderr
+    assert "raise ValueError('boom')" in r.stderr and "zygote" not in r.stderr  # its source line; no frame of ours
+    hooked = run(pool, "import sys\nsys.excepthook = lambda t, e, tb: print('hook', t.__name__)\nraise KeyError(1)")
+    assert hooked.exit_code == 1 and hooked.stdout == "hook KeyError\n"  # as `python main.py` would
     assert run(pool, "raise SystemExit(3)").exit_code == 3
     assert "SyntaxError" in run(pool, "def (:").stderr
 
@@ -98,7 +101,8 @@ except OSError:
 """
     list(pool.run_many(PythonJob(source=leave) for _ in range(pool.workers * 2)))
     look = "import os; print(sorted(os.listdir('.')), os.listdir('/tmp'), os.listdir('/dev/shm'), os.listdir('..'))"
-    assert {r.stdout for r in pool.run_many(PythonJob(source=look) for _ in range(4))} == {"[] [] [] ['job']\n"}
+    # only the job's own source, main.py, as for `python main.py`
+    assert {r.stdout for r in pool.run_many(PythonJob(source=look) for _ in range(4))} == {"['main.py'] [] [] ['job']\n"}
 
 
 def test_python_path_is_importable_and_read_only(tmp_path):
