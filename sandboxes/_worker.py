@@ -22,7 +22,7 @@ START_TIMEOUT_S = 60.0  # bubblewrap setup plus the zygote's imports, on a loade
 GRACE_S = 5.0  # beyond a job's wall clock before the zygote itself counts as hung
 LOG_TAIL_BYTES = 2000
 DEMOTION_POLL_S = 0.02  # how often a job's CPU time is read once it could be long
-RESTORE_BEFORE_S = 0.01  # a demoted job's worker is back at full weight this long before its wall clock ends
+BOOST_BEFORE_S = 0.01  # a demoted job's worker is boosted this long before its wall clock ends
 
 
 class WorkerFailed(Exception):
@@ -68,33 +68,35 @@ def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
 
 
 class _Demotion:
-    """A running job's demotion (workers with a cgroup): once it has used `after_s` of CPU
+    """A running job's priority (workers with a cgroup). Once it has used `after_s` of CPU
     (CPU time, not wall clock: a job that only waits for a busy CPU is not long), its worker's
-    cgroup goes idle; just before the job's wall clock runs out it is back at full weight, so
-    that the zygote, which shares the cgroup, wakes on time to end the job."""
+    cgroup goes idle. Just before the job's wall clock runs out it is boosted: the zygote,
+    which shares the cgroup, wakes on time to end the job, or lets it run on for CPU time it
+    is owed (`_zygote.JobClock`), which it then gets quickly. Normal again when the job ends."""
 
     def __init__(self, cgroup: WorkerCgroup, after_s: float, wall_s: float) -> None:
         self.cgroup, self.after_s = cgroup, after_s
         self.baseline = cgroup.cpu_usage_s()
         now = time.monotonic()
-        self.restore_at = now + wall_s - RESTORE_BEFORE_S
+        self.boost_at = now + wall_s - BOOST_BEFORE_S
         self.check_at: float | None = now + after_s  # when `step` is due (None: never again)
 
     def step(self) -> None:
         now = time.monotonic()
-        if self.cgroup.idle or now >= self.restore_at:
-            self.end()
+        if self.cgroup.priority == "idle" or now >= self.boost_at:
+            self.cgroup.set_priority("boost")
+            self.check_at = None
             return
         used = self.cgroup.cpu_usage_s() - self.baseline
         if used >= self.after_s:
-            self.cgroup.set_idle(True)
-            self.check_at = self.restore_at
+            self.cgroup.set_priority("idle")
+            self.check_at = self.boost_at
         else:  # one thread cannot use more CPU than wall clock: look again when it could have
-            self.check_at = min(self.restore_at, now + max(DEMOTION_POLL_S, self.after_s - used))
+            self.check_at = min(self.boost_at, now + max(DEMOTION_POLL_S, self.after_s - used))
 
     def end(self) -> None:
         self.check_at = None
-        self.cgroup.set_idle(False)
+        self.cgroup.set_priority("normal")
 
 
 class Worker:

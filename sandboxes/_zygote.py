@@ -42,6 +42,10 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 JOB_DIR = "job"
 MAIN_FILE = "main.py"
 OOM_SCORE_JOB = 1000
+POLL_S = 0.02  # how often a job's CPU time is looked at when a decision depends on it
+DRAIN_S = 0.5  # after a job ends, how long its pipes are still read
+MAX_EXTENSION_S = 2.0  # at most this long past its wall clock for CPU time a job is owed (JobClock)
+CPU_BOUND_SHARE = 0.5  # a job runnable (running or waiting for a CPU) this much of its life wanted CPU
 SETUP_FAILED = 70  # exit status of a child whose setup failed (EX_SOFTWARE)
 DEMOTED_NICE = 19  # a job past its `demote_after_s` only soaks up CPU that shorter jobs leave idle
 # What HumanEval/MBPP-style programs import most (typing alone takes ~4 ms to import). Kept
@@ -195,6 +199,15 @@ def process_cpu_s(pid: int) -> float | None:
     except OSError:
         return None
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+def run_delay_s(pid: int) -> float | None:
+    """Time the process's main thread has spent waiting for a CPU while runnable (None: gone)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def job_pids(pgid: int, uid: int | None) -> list[int]:
@@ -375,6 +388,72 @@ class Capture:
             self.dropped += max(0, len(chunk) - room)
 
 
+class JobClock:
+    """When a job is demoted and when its time is up.
+
+    The wall clock decides a timeout, with one exception: a job with `guaranteed_cpu_s` that
+    reaches its limit having had less CPU time than that, though it wanted a CPU most of the
+    time (it was demoted, or the machine was busy), runs on until it has had it, at most
+    `MAX_EXTENSION_S` more. The wait was not its doing: a slow but correct program is not
+    timed out for the CPU it was denied. A job that mostly slept gets no more time."""
+
+    def __init__(self, pid: int, start: float, limits: dict, demote_after_s: float | None,
+                 guaranteed_cpu_s: float | None) -> None:
+        self.pid, self.limit_s = pid, limits["wall_s"]
+        self.limit_at = self.deadline = start + self.limit_s
+        self.cap = self.limit_at + MAX_EXTENSION_S
+        self.demote_after_s, self.guaranteed_cpu_s = demote_after_s, guaranteed_cpu_s
+        self.demote_at = None if demote_after_s is None else start + demote_after_s
+        self.extended_s = 0.0  # past the limit, to make up for waiting
+        self.waited_s = 0.0
+
+    def wake_at(self) -> float:
+        return self.deadline if self.demote_at is None else min(self.deadline, self.demote_at)
+
+    def demote_due(self, now: float) -> bool:
+        """True once the job has used `demote_after_s` of CPU time (looked at when it could have)."""
+        if self.demote_at is None or now < self.demote_at:
+            return False
+        used = process_cpu_s(self.pid)
+        if used is None or used >= self.demote_after_s:
+            self.demote_at = None
+            return used is not None
+        self.demote_at = now + max(POLL_S, self.demote_after_s - used)
+        return False
+
+    def expired(self, now: float) -> bool:
+        """At the deadline: True to end the job; False when it moved on for CPU the job is owed."""
+        if now < self.deadline:
+            return False
+        owed = self.owed_cpu_s(now)
+        if owed <= 0 or now >= self.cap:
+            return True
+        self.deadline = min(self.cap, now + max(POLL_S, owed))  # it cannot use CPU faster than that
+        self.extended_s = self.deadline - self.limit_at
+        return False
+
+    def owed_cpu_s(self, now: float) -> float:
+        """CPU time still owed to a job that has been runnable (running, or waiting for a CPU)
+        at least half of its life; a job that mostly slept is owed nothing."""
+        if self.guaranteed_cpu_s is None:
+            return 0.0
+        used, waited = process_cpu_s(self.pid), run_delay_s(self.pid)
+        if used is None or waited is None:
+            return 0.0
+        self.waited_s = waited
+        runnable = (used + waited) / max(1e-9, now - (self.limit_at - self.limit_s))
+        return self.guaranteed_cpu_s - used if runnable >= CPU_BOUND_SHARE else 0.0
+
+    def notes(self, timed_out: bool) -> list[str]:
+        if not self.extended_s:
+            return []
+        why = (f"it had waited {self.waited_s:.2f} s for a CPU and is owed {self.guaranteed_cpu_s:g} s of CPU "
+               "time before a timeout")
+        if timed_out:
+            return [f"the wall-clock limit was extended by up to {self.extended_s:.2f} s: {why}"]
+        return [f"finished up to {self.extended_s:.2f} s past its wall-clock limit of {self.limit_s:g} s: {why}"]
+
+
 class Zygote:
     def __init__(self, cfg: dict):
         self.root: str = cfg["root"]
@@ -419,7 +498,7 @@ class Zygote:
             child(self, job, source, workdir, (in_fd, out_w, err_w))
         for fd in (in_fd, out_w, err_w):
             os.close(fd)
-        reply, out, err = self.supervise(pid, out_r, err_r, job["limits"], start, job.get("demote_after_s"))
+        reply, out, err = self.supervise(pid, out_r, err_r, job["limits"], start, job)
         if reply["exit_code"] == SETUP_FAILED and b"[sandbox] job setup failed" in err:
             reply["notes"].append("the job's setup failed before its code ran (see stderr)")
         saved = self.collect(job, workdir) if reply.get("exit_code") == 0 else []
@@ -439,6 +518,7 @@ class Zygote:
         names = job.get("files", [])
         if source is not None and MAIN_FILE not in names:
             names, files = [*names, MAIN_FILE], [*files, source]
+        nested = any("/" in name for name in names)
         for name, data in zip(names, files):
             path = os.path.join(workdir, safe_relpath(name))
             if "/" in name:
@@ -446,10 +526,12 @@ class Zygote:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o755)
             try:
                 write_all_fd(fd, data)
+                if self.uid is not None and not nested:
+                    os.fchown(fd, self.uid, self.gid)
             finally:
                 os.close(fd)
-        if self.uid is not None:
-            self.chown_tree(workdir)
+        if self.uid is not None:  # the job's own uid owns what it was given
+            self.chown_tree(workdir) if nested else os.chown(workdir, self.uid, self.gid)
         return workdir
 
     def chown_tree(self, top: str) -> None:
@@ -458,36 +540,33 @@ class Zygote:
                 os.chown(name, self.uid, self.gid, follow_symlinks=False)
 
     def supervise(self, pid: int, out_r: int, err_r: int, limits: dict, start: float,
-                  demote_after_s: float | None = None) -> tuple[dict, bytes, bytes]:
+                  job: dict) -> tuple[dict, bytes, bytes]:
         captures = {fd: Capture(fd, limits["output_bytes"]) for fd in (out_r, err_r)}
         pidfd = os.pidfd_open(pid)
         poller = select.poll()
         for fd in (out_r, err_r, pidfd):
             poller.register(fd, select.POLLIN)
-        deadline = start + limits["wall_s"]
-        demote_at = None if demote_after_s is None else start + demote_after_s
-        status, timed_out, open_fds = None, False, {out_r, err_r}
+        clock = JobClock(pid, start, limits, job.get("demote_after_s"), job.get("guaranteed_cpu_s"))
+        status, timed_out, open_fds, drain_until = None, False, {out_r, err_r}, 0.0
         while status is None or open_fds:
             now = time.monotonic()
-            if demote_at is not None and now >= demote_at:
-                used = process_cpu_s(pid) if status is None else None
-                demote_at = None if used is None or used >= demote_after_s else now + max(0.02, demote_after_s - used)
-                if used is not None and demote_at is None:
+            if status is None:
+                if clock.demote_due(now):
                     self.demote(pid)
-            left = (deadline if demote_at is None else min(deadline, demote_at)) - now
-            if deadline <= now:
-                if status is None:  # past the wall clock: the whole group goes, then every straggler
+                if clock.expired(now):  # past the wall clock: the whole group goes, then every straggler
                     poller.unregister(pidfd)
                     timed_out, status = True, self.kill_job(pid)
-                    deadline = time.monotonic() + 0.5
+                    drain_until = time.monotonic() + DRAIN_S
                     continue
+            elif now >= drain_until:
                 break  # writers outside our reach hold the pipes open: stop reading
-            for fd, _ in poller.poll(left * 1000):
+            wake = clock.wake_at() if status is None else drain_until
+            for fd, _ in poller.poll(max(0.0, wake - now) * 1000):
                 if fd == pidfd:
                     poller.unregister(pidfd)
                     status = os.wait4(pid, 0)
                     self.kill_leftovers(pid)
-                    deadline = time.monotonic() + 0.5  # drain what is in the pipes
+                    drain_until = time.monotonic() + DRAIN_S  # what is still in the pipes
                 elif not captures[fd].read():
                     poller.unregister(fd)
                     open_fds.discard(fd)
@@ -495,6 +574,7 @@ class Zygote:
             os.close(fd)
         out, err = captures[out_r], captures[err_r]
         reply = self.describe(status, timed_out, limits, out.dropped, err.dropped)
+        reply["notes"] += clock.notes(timed_out)
         return reply, bytes(out.data), bytes(err.data)
 
     def demote(self, pgid: int) -> None:

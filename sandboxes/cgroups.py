@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 PREFIX = "monkeys-"
+BOOST_WEIGHT = 8  # tasks' worth of CPU weight for a job past its wall clock that is owed CPU time
 MEMORY_HEADROOM = 64 << 20  # a worker's memory limit: its job's memory limit plus this, for the zygote
 _NAME = re.compile(rf"^{PREFIX}(\d+)-\d+$")
 _serial = itertools.count()
@@ -58,7 +59,7 @@ class CgroupSupport:
 
     @property
     def description(self) -> str:
-        parts = (["long jobs demoted to idle CPU"] if self.cpu else []) + (
+        parts = (["long jobs demoted to idle CPU, boosted when owed CPU time"] if self.cpu else []) + (
             ["a memory limit per worker"] if self.memory else [])
         if not parts:
             return f"no cgroups ({self.why_not or 'not available'})"
@@ -200,7 +201,7 @@ class WorkerCgroup:
                 remove_leftovers(parent)
                 os.mkdir(path)
             self.dirs[use] = path
-        self.idle = False
+        self.priority = "normal"
         self.memory_limit: int | None = None
         self.oom_kills_seen = 0
         if self.version == 2 and self.controls_memory:
@@ -240,18 +241,21 @@ class WorkerCgroup:
                     return int(value) / 1e6
         return 0.0
 
-    def set_idle(self, idle: bool) -> None:
-        """Idle: the worker gets only CPU time that no other task wants."""
-        if not self.controls_cpu or idle == self.idle:
+    def set_priority(self, priority: str) -> None:
+        """"idle": only CPU time that no other task wants; "normal": one task's weight;
+        "boost": `BOOST_WEIGHT` tasks' weight (a job owed CPU time it was denied)."""
+        if not self.controls_cpu or priority == self.priority:
             return
-        path = os.path.join(self.dirs["cpu"], "cpu.idle")
-        if os.path.exists(path):
-            _write(path, "1" if idle else "0")
-        elif self.version == 1:
-            _write(os.path.join(self.dirs["cpu"], "cpu.shares"), "2" if idle else "1024")
-        else:
-            _write(os.path.join(self.dirs["cpu"], "cpu.weight"), "1" if idle else "100")
-        self.idle = idle
+        weight = {"idle": 0, "normal": 1, "boost": BOOST_WEIGHT}[priority]
+        idle_file = os.path.join(self.dirs["cpu"], "cpu.idle")
+        if os.path.exists(idle_file) and (priority == "idle" or self.priority == "idle"):
+            _write(idle_file, "1" if priority == "idle" else "0")
+        if weight or not os.path.exists(idle_file):  # without cpu.idle: the lowest weight
+            if self.version == 1:
+                _write(os.path.join(self.dirs["cpu"], "cpu.shares"), str(max(2, 1024 * weight)))
+            else:
+                _write(os.path.join(self.dirs["cpu"], "cpu.weight"), str(max(1, 100 * weight)))
+        self.priority = priority
 
     def set_memory_limit(self, limit: int) -> None:
         """Bound the worker's memory (kept when the kernel refuses: below what it uses now)."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandboxes._worker import GRACE_S, Worker, WorkerFailed, failure_result, to_result
-from sandboxes._zygote import remove_tree
+from sandboxes._zygote import MAX_EXTENSION_S, remove_tree
 from sandboxes.base import ExecResult, Limits, SandboxUnavailable
 from sandboxes.cgroups import CgroupSupport, WorkerCgroup, detect_cgroups
 from sandboxes.isolation import ARTIFACTS, Layout, detect_isolation
@@ -49,7 +49,8 @@ class PythonJob(BaseModel):
     stdin: str = ""
     limits: Limits = Limits()
     files: dict[str, str | bytes] = Field(default_factory=dict)  # written into its working dir first
-    demote_after_s: float | None = Field(None, gt=0)  # then nice 19: see `ExecJob`
+    demote_after_s: float | None = Field(None, gt=0)  # see `ExecJob`
+    guaranteed_cpu_s: float | None = Field(None, gt=0)  # see `ExecJob`
 
 
 class ExecJob(BaseModel):
@@ -59,10 +60,16 @@ class ExecJob(BaseModel):
     0 it is kept in the pool's artifact dir, read-only to later jobs at `artifact_path(name)`.
     That is how a program is compiled once and run on many tests.
 
-    `demote_after_s`: once the job has run this long (wall clock), it and every process it
-    started drop to nice 19, so a job that runs on to its wall-clock limit (an infinite loop)
-    takes only CPU that shorter jobs leave idle. None (the default): full priority throughout,
+    `demote_after_s`: once the job has used this much CPU time, it and every process it
+    started only get CPU that nothing else wants (its worker's cgroup goes idle; without
+    cgroups, SCHED_IDLE at nice 19), so a job that runs on to its wall-clock limit (an
+    infinite loop) costs shorter jobs little. None (the default): full priority throughout,
     so timing near a limit does not depend on what else runs.
+
+    `guaranteed_cpu_s`: a job that reaches its wall-clock limit with less CPU time than this,
+    having waited at least the difference for a CPU (demoted, or on a busy machine), runs on
+    at full priority until it has had it (at most 2 s more; the reply's notes say so): a slow
+    but correct job is not timed out for CPU it was denied. See `_zygote.JobClock`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +80,7 @@ class ExecJob(BaseModel):
     files: dict[str, str | bytes] = Field(default_factory=dict)
     save: dict[str, str] = Field(default_factory=dict)
     demote_after_s: float | None = Field(None, gt=0)
+    guaranteed_cpu_s: float | None = Field(None, gt=0)
 
 
 Job = PythonJob | ExecJob
@@ -90,7 +98,8 @@ def encode_job(job: Job) -> tuple[dict, list[bytes]]:
     python = isinstance(job, PythonJob)
     header = {"kind": "python" if python else "exec", "argv": None if python else job.argv,
               "limits": job.limits.model_dump(), "files": names,
-              "save": [] if python else list(job.save), "demote_after_s": job.demote_after_s}
+              "save": [] if python else list(job.save), "demote_after_s": job.demote_after_s,
+              "guaranteed_cpu_s": job.guaranteed_cpu_s}
     blobs = [_encode(job.stdin), _encode(job.source) if python else b"", *(_encode(job.files[n]) for n in names)]
     return header, blobs
 
@@ -99,7 +108,8 @@ def reply_budget(job: Job) -> tuple[float, int]:
     """How long the host waits for a job's answer and how big the answer may be."""
     saves = len(job.save) if isinstance(job, ExecJob) else 0
     max_reply = 2 * job.limits.output_bytes + saves * job.limits.file_size_bytes + (1 << 20)
-    return job.limits.wall_s + GRACE_S + TRANSFER_S_PER_MB * max_reply / (1 << 20), max_reply
+    extension = MAX_EXTENSION_S if job.guaranteed_cpu_s else 0.0
+    return job.limits.wall_s + extension + GRACE_S + TRANSFER_S_PER_MB * max_reply / (1 << 20), max_reply
 
 
 class ExecutionPool:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sandboxes.cgroups import PREFIX, CgroupSupport, WorkerCgroup, detect_cgroups, remove_leftovers
+from sandboxes.cgroups import BOOST_WEIGHT, PREFIX, CgroupSupport, WorkerCgroup, detect_cgroups, remove_leftovers
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,18 @@ def test_attach_moves_a_process_tree_and_counts_its_cpu(support: CgroupSupport) 
     assert not any(os.path.exists(path) for path in cgroup.dirs.values())
 
 
-def test_idle_and_memory_limits_reach_the_kernel(support: CgroupSupport) -> None:
+def test_priorities_and_memory_limits_reach_the_kernel(support: CgroupSupport) -> None:
     cgroup = WorkerCgroup(support)
     try:
+        shares = "cpu.shares" if cgroup.version == 1 else "cpu.weight"
+        normal = read(cgroup, "cpu", shares)
         assert read(cgroup, "cpu", "cpu.idle") == "0"
-        cgroup.set_idle(True)
-        assert read(cgroup, "cpu", "cpu.idle") == "1" and cgroup.idle
-        cgroup.set_idle(False)
-        assert read(cgroup, "cpu", "cpu.idle") == "0" and not cgroup.idle
+        cgroup.set_priority("idle")
+        assert read(cgroup, "cpu", "cpu.idle") == "1" and cgroup.priority == "idle"
+        cgroup.set_priority("boost")  # straight from idle: not idle, and heavier than a task
+        assert read(cgroup, "cpu", "cpu.idle") == "0" and int(read(cgroup, "cpu", shares)) == BOOST_WEIGHT * int(normal)
+        cgroup.set_priority("normal")
+        assert read(cgroup, "cpu", "cpu.idle") == "0" and read(cgroup, "cpu", shares) == normal
         cgroup.set_memory_limit(300 << 20)
         limit_file = "memory.limit_in_bytes" if cgroup.version == 1 else "memory.max"
         assert int(read(cgroup, "memory", limit_file)) == 300 << 20
@@ -80,7 +84,7 @@ def test_an_idle_cgroup_gets_only_cpu_that_nothing_else_wants(support: CgroupSup
     idle = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.0)])
     busy = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.5)])  # outlasts the idle one
     try:
-        cgroup.set_idle(True)
+        cgroup.set_priority("idle")
         cgroup.attach(idle.pid)
         idle.wait()
         busy.wait()

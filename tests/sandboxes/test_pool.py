@@ -356,6 +356,38 @@ def test_long_jobs_go_idle_in_their_cgroups_after_their_cpu_allowance(pool):
     assert not any(idle_workers(pool)) and sleeper.result().ok  # CPU time counts, not wall clock
 
 
+NEEDS_CPU = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.4:\n    pass\nprint('done')"
+
+
+def test_a_starved_job_runs_on_for_the_cpu_time_it_is_owed():
+    """Demoted at once while three full-priority loops hold both CPUs, a job that needs 0.4 s
+    of CPU gets almost none before its 1.5 s wall clock ends: owed 0.6 s, it runs on (boosted)
+    and passes, saying so; without the guarantee it times out."""
+    require_bwrap()
+    limits = Limits(wall_s=1.5, cpu_s=10)
+    with ExecutionPool(workers=4) as p:
+        hogs = [p.submit(PythonJob(source="while True: pass", limits=Limits(wall_s=4, cpu_s=10))) for _ in range(3)]
+        time.sleep(0.2)
+        owed = p.submit(PythonJob(source=NEEDS_CPU, limits=limits, demote_after_s=0.01, guaranteed_cpu_s=0.6))
+        result = owed.result()
+        assert result.ok and result.stdout == "done\n", result
+        assert result.duration_s > 1.5 and "past its wall-clock limit of 1.5 s" in result.stderr
+        assert "waited" in result.stderr and "owed 0.6 s of CPU" in result.stderr
+        assert all(h.result().timed_out for h in hogs)
+        hogs = [p.submit(PythonJob(source="while True: pass", limits=Limits(wall_s=4, cpu_s=10))) for _ in range(3)]
+        time.sleep(0.2)
+        plain = p.run(PythonJob(source=NEEDS_CPU, limits=limits, demote_after_s=0.01))
+        assert plain.timed_out and "past its wall-clock" not in plain.stderr, plain
+        assert all(h.result().timed_out for h in hogs)
+
+
+def test_a_sleeping_job_is_owed_nothing(pool):
+    result = run(pool, "import time\ntime.sleep(5)", limits=Limits(wall_s=0.5), demote_after_s=0.01,
+                 guaranteed_cpu_s=1.0)
+    assert result.timed_out and result.duration_s < 1.5, result  # it did not wait for a CPU: no extension
+    assert "extended" not in result.stderr
+
+
 def test_a_demoted_loop_is_still_ended_on_time_by_its_wall_clock(pool):
     result = run(pool, "while True: pass", limits=Limits(wall_s=1.0, cpu_s=5), demote_after_s=0.05)
     assert result.timed_out and "wall-clock limit of 1 s" in result.stderr

@@ -128,17 +128,32 @@ def test_hostile_samples_fail_or_time_out_and_the_batch_goes_on(humaneval_verifi
     assert verdicts["good"].status is VerdictStatus.PASSED
 
 
-def test_loops_sit_out_the_wall_clock_on_spare_lanes_while_the_rest_goes_on(humaneval_verifier: HumanEvalVerifier) -> None:
+def test_loops_sit_out_the_wall_clock_on_spare_lanes_while_the_rest_goes_on() -> None:
     loops = [candidate(HE, he_program(f"    while True:\n        a += {i}\n")) for i in range(8)]
     slow = candidate(HE, he_program("    import time\n    t = time.monotonic()\n    while time.monotonic() - t < 0.3:\n"
                                     "        pass\n    return a + b\n"))  # demoted on the way, and still passes
     good = [candidate(HE, he_program(f"    return a + b + {i} - {i}\n")) for i in range(20)]
+    # owed no CPU time, loops end at their wall clock: the lanes alone decide how long this takes
+    verifier = HumanEvalVerifier(workers=2, timeout_s=1.0, guaranteed_cpu_s=None)
+    verifier.pool()
     start = time.monotonic()
-    verdicts = list(humaneval_verifier.verify_many([(HE, c) for c in [*loops, slow, *good]]))
+    verdicts = list(verifier.verify_many([(HE, c) for c in [*loops, slow, *good]]))
     elapsed = time.monotonic() - start
+    verifier.close()
     assert [v.status for v in verdicts] == [VerdictStatus.TIMEOUT] * 8 + [VerdictStatus.PASSED] * 21
     assert all("time limit exceeded (1 s)" in v.evidence for v in verdicts[:8])
     assert elapsed < 3.0  # one lane per loop: 8 loops of 1 s each at once, not 4 s of them in turn
+
+
+def test_a_slow_sample_gets_the_cpu_it_is_owed_beside_loops(humaneval_verifier: HumanEvalVerifier) -> None:
+    """Needing 0.3 s of CPU time (more than the 0.1 s after which samples are demoted), with
+    eight loops and a stream beside it, a correct sample passes: it is owed 1 s of CPU."""
+    loops = [candidate(HE, he_program(f"    while True:\n        a += {i}\n")) for i in range(8)]
+    slow = candidate(HE, he_program("    import time\n    t = time.process_time()\n"
+                                    "    while time.process_time() - t < 0.3:\n        pass\n    return a + b\n"))
+    good = [candidate(HE, he_program(f"    return a + b + {i} - {i}\n")) for i in range(40)]
+    verdicts = list(humaneval_verifier.verify_many([(HE, c) for c in [*loops, slow, *good]]))
+    assert [v.status for v in verdicts] == [VerdictStatus.TIMEOUT] * 8 + [VerdictStatus.PASSED] * 41
 
 
 def test_humaneval_limits_leave_the_timeout_to_the_wall_clock(humaneval_verifier: HumanEvalVerifier) -> None:
@@ -146,6 +161,7 @@ def test_humaneval_limits_leave_the_timeout_to_the_wall_clock(humaneval_verifier
     job = plan.test_job(0)
     assert job.limits.wall_s == 1.0 and job.limits.cpu_s >= humaneval_verifier.workers * job.limits.wall_s
     assert job.demote_after_s is not None and humaneval_verifier.spare_lanes >= 2 * humaneval_verifier.workers
+    assert job.guaranteed_cpu_s is not None and job.guaranteed_cpu_s > job.demote_after_s
     assert HumanEvalVerifier(workers=2, demote_after_s=None).plan(HE, candidate(HE, "x")).test_job(0).demote_after_s is None
 
 
@@ -164,7 +180,7 @@ def test_identical_programs_run_once_and_order_is_kept(humaneval_verifier: Human
 def test_verifier_pickles_without_its_pool(humaneval_verifier: HumanEvalVerifier) -> None:
     humaneval_verifier.pool()
     copy = pickle.loads(pickle.dumps(humaneval_verifier))
-    assert copy._pool is None and copy.version == humaneval_verifier.version == "3/t1"
+    assert copy._pool is None and copy.version == humaneval_verifier.version == "3/t1/cpu1"
 
 
 # --- MBPP -----------------------------------------------------------------------------------------------
