@@ -44,7 +44,7 @@ MAIN_FILE = "main.py"
 OOM_SCORE_JOB = 1000
 POLL_S = 0.02  # how often a job's CPU time is looked at when a decision depends on it
 DRAIN_S = 0.5  # after a job ends, how long its pipes are still read
-MAX_EXTENSION_S = 2.0  # at most this long past its wall clock for CPU time a job is owed (JobClock)
+EXTENSION_LIMITS = 1  # a job owed CPU time runs on for at most this many times its wall clock (JobClock)
 CPU_BOUND_SHARE = 0.5  # a job runnable (running or waiting for a CPU) this much of its life wanted CPU
 SETUP_FAILED = 70  # exit status of a child whose setup failed (EX_SOFTWARE)
 DEMOTED_NICE = 19  # a job past its `demote_after_s` only soaks up CPU that shorter jobs leave idle
@@ -394,14 +394,14 @@ class JobClock:
     The wall clock decides a timeout, with one exception: a job with `guaranteed_cpu_s` that
     reaches its limit having had less CPU time than that, though it wanted a CPU most of the
     time (it was demoted, or the machine was busy), runs on until it has had it, at most
-    `MAX_EXTENSION_S` more. The wait was not its doing: a slow but correct program is not
+    `EXTENSION_LIMITS` times its limit more. The wait was not its doing: a slow but correct program is not
     timed out for the CPU it was denied. A job that mostly slept gets no more time."""
 
     def __init__(self, pid: int, start: float, limits: dict, demote_after_s: float | None,
                  guaranteed_cpu_s: float | None) -> None:
         self.pid, self.limit_s = pid, limits["wall_s"]
         self.limit_at = self.deadline = start + self.limit_s
-        self.cap = self.limit_at + MAX_EXTENSION_S
+        self.cap = self.limit_at + EXTENSION_LIMITS * self.limit_s
         self.demote_after_s, self.guaranteed_cpu_s = demote_after_s, guaranteed_cpu_s
         self.demote_at = None if demote_after_s is None else start + demote_after_s
         self.extended_s = 0.0  # past the limit, to make up for waiting

@@ -31,7 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandboxes._worker import GRACE_S, Worker, WorkerFailed, failure_result, to_result
-from sandboxes._zygote import MAX_EXTENSION_S, remove_tree
+from sandboxes._zygote import EXTENSION_LIMITS, remove_tree
 from sandboxes.base import ExecResult, Limits, SandboxUnavailable
 from sandboxes.cgroups import CgroupSupport, WorkerCgroup, detect_cgroups
 from sandboxes.isolation import ARTIFACTS, Layout, detect_isolation
@@ -68,7 +68,8 @@ class ExecJob(BaseModel):
 
     `guaranteed_cpu_s`: a job that reaches its wall-clock limit with less CPU time than this,
     having waited at least the difference for a CPU (demoted, or on a busy machine), runs on
-    at full priority until it has had it (at most 2 s more; the reply's notes say so): a slow
+    at full priority until it has had it (at most its wall clock again; the reply's notes
+    say so): a slow
     but correct job is not timed out for CPU it was denied. See `_zygote.JobClock`.
     """
 
@@ -108,7 +109,7 @@ def reply_budget(job: Job) -> tuple[float, int]:
     """How long the host waits for a job's answer and how big the answer may be."""
     saves = len(job.save) if isinstance(job, ExecJob) else 0
     max_reply = 2 * job.limits.output_bytes + saves * job.limits.file_size_bytes + (1 << 20)
-    extension = MAX_EXTENSION_S if job.guaranteed_cpu_s else 0.0
+    extension = EXTENSION_LIMITS * job.limits.wall_s if job.guaranteed_cpu_s else 0.0
     return job.limits.wall_s + extension + GRACE_S + TRANSFER_S_PER_MB * max_reply / (1 << 20), max_reply
 
 

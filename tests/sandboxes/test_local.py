@@ -204,6 +204,15 @@ def test_memory_hog(box):
     works(box)
 
 
+def test_many_processes_within_their_address_space_are_bounded_together(box):
+    if "a memory limit per worker" not in box.isolation:
+        pytest.fail(f"a memory cgroup is expected here (root, cgroup v1): {box.isolation}")
+    hog = "python3 -c 'b = bytearray(200 << 20); b[::4096] = bytes(len(b) // 4096); import time; time.sleep(1)'"
+    r = box.exec(" & ".join([hog] * 5) + " & wait", timeout_s=10)  # 5 x 200 MiB, each under its 512 MiB
+    assert "out-of-memory killer ended" in r.stderr and "512 MiB" in r.stderr, r
+    works(box)
+
+
 def test_infinite_loop(box):
     r = box.exec("while :; do :; done", timeout_s=1)
     assert r.timed_out and "wall-clock limit" in r.stderr
