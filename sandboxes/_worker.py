@@ -15,7 +15,7 @@ from concurrent.futures import Future
 
 from sandboxes._zygote import HEAD, decode_body, encode_message
 from sandboxes.base import ExecResult
-from sandboxes.cgroups import MEMORY_HEADROOM, WorkerCgroup
+from sandboxes.cgroups import MEMORY_HEADROOM, PoolPriorities, WorkerCgroup
 from sandboxes.isolation import Isolation, Layout, allocate_uid, launch, release_uid
 
 START_TIMEOUT_S = 60.0  # bubblewrap setup plus the zygote's imports, on a loaded machine
@@ -69,47 +69,47 @@ def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
 
 class _Demotion:
     """A running job's priority (workers with a cgroup). Once it has used `after_s` of CPU
-    (CPU time, not wall clock: a job that only waits for a busy CPU is not long), its worker's
-    cgroup goes idle. Just before the job's wall clock runs out it is boosted: the zygote,
-    which shares the cgroup, wakes on time to end the job, or lets it run on for CPU time it
-    is owed (`_zygote.JobClock`), which it then gets quickly. Normal again when the job ends."""
+    (CPU time, not wall clock: a job that only waits for a busy CPU is not long), it is
+    demoted (`PoolPriorities`: idle while its pool has short work). Just before its wall clock
+    runs out it is boosted: the zygote, which shares the cgroup, wakes on time to end the job,
+    or lets it run on for CPU time it is owed (`_zygote.JobClock`), which it then gets quickly."""
 
-    def __init__(self, cgroup: WorkerCgroup, after_s: float, wall_s: float) -> None:
-        self.cgroup, self.after_s = cgroup, after_s
+    def __init__(self, cgroup: WorkerCgroup, priorities: PoolPriorities, after_s: float, wall_s: float) -> None:
+        self.cgroup, self.priorities, self.after_s = cgroup, priorities, after_s
         self.baseline = cgroup.cpu_usage_s()
         now = time.monotonic()
         self.boost_at = now + wall_s - BOOST_BEFORE_S
         self.check_at: float | None = now + after_s  # when `step` is due (None: never again)
+        self.demoted = False
 
     def step(self) -> None:
         now = time.monotonic()
-        if self.cgroup.priority == "idle" or now >= self.boost_at:
-            self.cgroup.set_priority("boost")
+        if self.demoted or now >= self.boost_at:
+            self.priorities.boost(self.cgroup)
             self.check_at = None
             return
         used = self.cgroup.cpu_usage_s() - self.baseline
         if used >= self.after_s:
-            self.cgroup.set_priority("idle")
-            self.check_at = self.boost_at
+            self.priorities.demote(self.cgroup)
+            self.demoted, self.check_at = True, self.boost_at
         else:  # one thread cannot use more CPU than wall clock: look again when it could have
             self.check_at = min(self.boost_at, now + max(DEMOTION_POLL_S, self.after_s - used))
-
-    def end(self) -> None:
-        self.check_at = None
-        self.cgroup.set_priority("normal")
 
 
 class Worker:
     """One zygote. `request` sends a job and returns its reply, or raises WorkerFailed.
 
     With a `cgroup`, the worker's processes live in it from the moment the zygote is ready,
-    and a job's demotion (`demote_after_s`) makes the whole cgroup idle instead of lowering
-    each of the job's threads: see `sandboxes.cgroups`."""
+    and a job's demotion (`demote_after_s`) concerns the whole cgroup (`PoolPriorities`)
+    instead of each of the job's threads: see `sandboxes.cgroups`."""
 
-    def __init__(self, iso: Isolation, layout: Layout, log_path: str, cgroup: WorkerCgroup | None = None):
+    def __init__(self, iso: Isolation, layout: Layout, log_path: str, cgroup: WorkerCgroup | None = None,
+                 priorities: PoolPriorities | None = None):
         self.iso, self.layout, self.log_path = iso, layout, log_path
         self.uid = allocate_uid() if iso.privileged else None
         self.cgroup = cgroup
+        # the pool's CPU priorities, when this worker's cgroup can take them
+        self.priorities = priorities if cgroup is not None and cgroup.controls_cpu else None
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
         self._demotion: _Demotion | None = None  # of the running job
@@ -144,33 +144,41 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def request(self, header: dict, blobs: list[bytes], timeout_s: float, max_reply: int) -> tuple[dict, list[bytes]]:
-        if not self.alive:
-            self.restart()
-        demote_after_s = header.get("demote_after_s")
-        if demote_after_s and self.cgroup is not None and self.cgroup.controls_cpu:
-            header = {**header, "demote_after_s": None}  # the cgroup does it, not the zygote
-        else:
-            demote_after_s = None
-        if self.cgroup is not None:
-            self.cgroup.set_memory_limit(header["limits"]["memory_bytes"] + MEMORY_HEADROOM)
-        deadline = time.monotonic() + timeout_s
         try:
-            if demote_after_s is not None:
-                self._demotion = _Demotion(self.cgroup, demote_after_s, header["limits"]["wall_s"])
+            if not self.alive:
+                self.restart()
+            header = self._prepare(header)
+            deadline = time.monotonic() + timeout_s
             self._send(encode_message(header, blobs), deadline)
             reply = self._receive(deadline, max_reply)
         finally:
-            if self._demotion is not None:
-                self._demotion.end()
-                self._demotion = None
-        if self.cgroup is not None and (killed := self.cgroup.new_oom_kills()):
-            reply[0].setdefault("notes", []).append(
-                f"the out-of-memory killer ended {killed} process(es) of this job at the sandbox's memory "
-                f"limit ({self.cgroup.memory_limit >> 20} MiB: the job's {header['limits']['memory_bytes'] >> 20} MiB "
-                f"plus {MEMORY_HEADROOM >> 20} MiB for the worker)")
+            self._job_done()
+        self._note_oom_kills(reply[0], header["limits"]["memory_bytes"])
         if not reply[0].get("healthy", True):
             self.kill()  # it exits after answering; the next request starts a fresh one
         return reply
+
+    def _prepare(self, header: dict) -> dict:
+        """The job's memory limit and demotion; the header the zygote gets."""
+        if self.cgroup is not None:
+            self.cgroup.set_memory_limit(header["limits"]["memory_bytes"] + MEMORY_HEADROOM)
+        demote_after_s = header.get("demote_after_s")
+        if demote_after_s and self.priorities is not None:
+            self._demotion = _Demotion(self.cgroup, self.priorities, demote_after_s, header["limits"]["wall_s"])
+            return {**header, "demote_after_s": None}  # the cgroup does it, not the zygote
+        return header
+
+    def _job_done(self) -> None:
+        demotion, self._demotion = self._demotion, None
+        if self.priorities is not None:
+            self.priorities.job_done(self.cgroup, demoted=demotion is not None and demotion.demoted)
+
+    def _note_oom_kills(self, reply: dict, job_memory: int) -> None:
+        if self.cgroup is not None and (killed := self.cgroup.new_oom_kills()):
+            reply.setdefault("notes", []).append(
+                f"the out-of-memory killer ended {killed} process(es) of this job at the sandbox's memory "
+                f"limit ({self.cgroup.memory_limit >> 20} MiB: the job's {job_memory >> 20} MiB plus "
+                f"{MEMORY_HEADROOM >> 20} MiB for the worker)")
 
     def _send(self, parts: list[bytes], deadline: float) -> None:
         fd = self.proc.stdin.fileno()

@@ -25,6 +25,7 @@ import functools
 import itertools
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -293,3 +294,50 @@ class WorkerCgroup:
         for path in set(self.dirs.values()):
             _rmdir(path, wait_s=1.0)
 
+
+class PoolPriorities:
+    """The CPU priority of one pool's worker cgroups. A demoted (long) job is idle only while
+    its pool has short work, queued or running: demotion is there so that a pool's loops do
+    not slow its own short jobs, not to lose the CPU to everything else on the machine. With
+    no short work left, long jobs run at normal priority, as any task. A job past its wall
+    clock is boosted (it is ended on time, or it is owed CPU time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._short = 0  # jobs queued or running that are not demoted
+        self._long: set[WorkerCgroup] = set()
+
+    def job_queued(self) -> None:
+        with self._lock:
+            self._short += 1
+            if self._short == 1:
+                self._set_long("idle")
+
+    def demote(self, cgroup: WorkerCgroup) -> None:
+        with self._lock:
+            self._long.add(cgroup)
+            self._short_ended()
+            cgroup.set_priority("idle" if self._short else "normal")
+
+    def boost(self, cgroup: WorkerCgroup) -> None:
+        with self._lock:
+            self._long.discard(cgroup)
+            cgroup.set_priority("boost")
+
+    def job_done(self, cgroup: WorkerCgroup | None, demoted: bool) -> None:
+        """A job ended (cgroup None: it was cancelled before it ran)."""
+        with self._lock:
+            if cgroup is not None:
+                self._long.discard(cgroup)
+                cgroup.set_priority("normal")
+            if not demoted:
+                self._short_ended()
+
+    def _short_ended(self) -> None:
+        self._short -= 1
+        if self._short == 0:
+            self._set_long("normal")
+
+    def _set_long(self, priority: str) -> None:
+        for cgroup in self._long:
+            cgroup.set_priority(priority)

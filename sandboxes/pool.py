@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandboxes._worker import GRACE_S, Worker, WorkerFailed, failure_result, to_result
 from sandboxes._zygote import EXTENSION_LIMITS, remove_tree
 from sandboxes.base import ExecResult, Limits, SandboxUnavailable
-from sandboxes.cgroups import CgroupSupport, WorkerCgroup, detect_cgroups
+from sandboxes.cgroups import CgroupSupport, PoolPriorities, WorkerCgroup, detect_cgroups
 from sandboxes.isolation import ARTIFACTS, Layout, detect_isolation
 
 ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -122,6 +122,7 @@ class ExecutionPool:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._iso = detect_isolation(isolation)
         self._cgroups = detect_cgroups() if cgroups else CgroupSupport(0, why_not="not asked for")
+        self._priorities = PoolPriorities() if self._cgroups.cpu else None
         self.isolation = f"{self._iso.description}; {self.workers} forking zygote workers; {self._cgroups.description}"
         self._dir = tempfile.mkdtemp(prefix="monkeys-pool-", dir=base_dir)
         if self._iso.kind != "bwrap":
@@ -153,7 +154,7 @@ class ExecutionPool:
         os.makedirs(scratch, mode=0o711, exist_ok=True)
         layout = Layout(scratch=scratch, **self._layout)
         cgroup = WorkerCgroup(self._cgroups) if self._cgroups.version else None
-        return Worker(self._iso, layout, os.path.join(self._dir, f"worker-{index}.log"), cgroup)
+        return Worker(self._iso, layout, os.path.join(self._dir, f"worker-{index}.log"), cgroup, self._priorities)
 
     def _serve(self, index: int, started: Future) -> None:
         """One thread per worker: it starts the worker (and so owns its lifetime) and runs jobs."""
@@ -173,6 +174,8 @@ class ExecutionPool:
                         future.set_result(self._execute(worker, job))
                     except BaseException as e:  # a bug here must reach the caller, not kill the thread
                         future.set_exception(e)
+                elif self._priorities is not None:
+                    self._priorities.job_done(None, demoted=False)  # cancelled while queued
         finally:
             worker.close()
 
@@ -205,6 +208,8 @@ class ExecutionPool:
         if self._closed:
             raise RuntimeError("the pool is closed")
         future: Future = Future()
+        if self._priorities is not None:
+            self._priorities.job_queued()
         self._jobs.put((job, future))
         return future
 
