@@ -79,21 +79,31 @@ def test_priorities_and_memory_limits_reach_the_kernel(support: CgroupSupport) -
 def test_an_idle_cgroup_gets_only_cpu_that_nothing_else_wants(support: CgroupSupport) -> None:
     """Two busy loops on one CPU, one of them in an idle cgroup: it gets almost nothing."""
     cgroup = WorkerCgroup(support)
-    loop = "import os, time\nos.sched_setaffinity(0, {%d})\nend = time.monotonic() + %g\nwhile time.monotonic() < end: pass"
+    # Each loop starts only when told, so a slow interpreter start on a loaded machine cannot
+    # leave the idle one alone on the CPU: the busy loop is running before the idle one begins.
+    loop = ("import os, sys, time\nos.sched_setaffinity(0, {%d})\nprint('ready', flush=True)\nsys.stdin.readline()\n"
+            "print('go', flush=True)\nend = time.monotonic() + %g\nwhile time.monotonic() < end: pass")
     cpu = min(os.sched_getaffinity(0))
-    idle = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.0)])
-    busy = subprocess.Popen([sys.executable, "-c", loop % (cpu, 1.5)])  # outlasts the idle one
+    procs = [subprocess.Popen([sys.executable, "-c", loop % (cpu, seconds)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for seconds in (1.0, 2.0)]
+    idle, busy = procs
     try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready"
         cgroup.set_priority("idle")
         cgroup.attach(idle.pid)
+        used_before = cgroup.cpu_usage_s()  # nothing: attaching does not carry past usage on
+        for proc in (busy, idle):  # busy first: it outlasts the idle one's whole second
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "go"
         idle.wait()
-        busy.wait()
         # the busy loop ran at normal weight beside it: the idle one got a sliver of the second
-        assert cgroup.cpu_usage_s() < 0.3, cgroup.cpu_usage_s()
+        assert cgroup.cpu_usage_s() - used_before < 0.3, cgroup.cpu_usage_s()
     finally:
-        idle.kill()
-        busy.kill()
-        idle.wait()
+        for proc in procs:
+            proc.kill()
+            proc.wait()
         cgroup.remove()
 
 
