@@ -5,6 +5,8 @@
     python scripts/bench_code.py                    # distinct samples, natural timeouts included
     python scripts/bench_code.py --drop-timeouts    # the same without the samples that time out
     python scripts/bench_code.py --repeat 20        # 20 samples per problem drawn with repeats
+    python scripts/bench_code.py --slow 0.7         # plus 10 slow but correct samples (0.7 s of CPU each)
+    python scripts/bench_code.py --owed-cpu 1       # ours: the CPU time a sample is owed before a timeout
 
 Both judge the same samples on the same CPUs (the first --cpus of this process's set). The
 distinct samples are, per problem, the canonical solution and up to --broken broken variants
