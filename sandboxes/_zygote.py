@@ -394,12 +394,13 @@ class JobClock:
     The wall clock decides a timeout, with one exception: a job with `guaranteed_cpu_s` that
     reaches its limit having had less CPU time than that, though it wanted a CPU most of the
     time (it was demoted, or the machine was busy), runs on until it has had it, at most
-    `EXTENSION_LIMITS` times its limit more. The wait was not its doing: a slow but correct program is not
-    timed out for the CPU it was denied. A job that mostly slept gets no more time."""
+    `EXTENSION_LIMITS` times its limit more. The wait was not its doing: a slow but correct
+    program is not timed out for the CPU it was denied. A job that mostly slept gets no more
+    time. (CPU time and waiting are its main process's: children it waits for do not count.)"""
 
     def __init__(self, pid: int, start: float, limits: dict, demote_after_s: float | None,
                  guaranteed_cpu_s: float | None) -> None:
-        self.pid, self.limit_s = pid, limits["wall_s"]
+        self.pid, self.start, self.limit_s = pid, start, limits["wall_s"]
         self.limit_at = self.deadline = start + self.limit_s
         self.cap = self.limit_at + EXTENSION_LIMITS * self.limit_s
         self.demote_after_s, self.guaranteed_cpu_s = demote_after_s, guaranteed_cpu_s
@@ -441,7 +442,7 @@ class JobClock:
         if used is None or waited is None:
             return 0.0
         self.waited_s = waited
-        runnable = (used + waited) / max(1e-9, now - (self.limit_at - self.limit_s))
+        runnable = (used + waited) / max(1e-9, now - self.start)
         return self.guaranteed_cpu_s - used if runnable >= CPU_BOUND_SHARE else 0.0
 
     def notes(self, timed_out: bool) -> list[str]:

@@ -5,12 +5,13 @@ Each worker (bubblewrap, its zygote and every process a job starts, which cannot
 sandbox sees no cgroup filesystem) lives in a cgroup of its own, made beside this process's
 own cgroup, so a worker weighs as much as one task against everything else on the machine.
 
-- CPU: a job that has used its `demote_after_s` of CPU time is demoted by marking its
-  worker's cgroup idle (`cpu.idle`, Linux 5.15+; the lowest weight on older kernels): from
-  then on the whole worker only gets CPU that nothing else wants, until just before its wall
-  clock runs out. Per-task SCHED_IDLE (the fallback without cgroups) does the same on paper,
-  but measured here (kernel 6.18, EEVDF) four busy loops under it slowed a stream of short
-  jobs by 60-100%, and in an idle cgroup by 5-10% (docs/benchmarks.md, bench_code).
+- CPU: a job that has used its `demote_after_s` of CPU time is demoted: its worker's cgroup
+  goes idle (`cpu.idle`, Linux 5.15+; the lowest weight on older kernels) while the pool has
+  short work, so the whole worker only gets CPU that the pool's short jobs leave; just before
+  its wall clock runs out it is boosted (`PoolPriorities`). Per-task SCHED_IDLE (the fallback
+  without cgroups) does the same on paper, but measured here (kernel 6.18, EEVDF) four busy
+  loops under it slowed a stream of short jobs by 60-100%, and in an idle cgroup by 5-10%
+  (docs/benchmarks.md, bench_code).
 - Memory: the worker's memory (resident pages, page cache and the files its jobs write to its
   tmpfs) is bounded, so a job that forks many processes below RLIMIT_AS each is still stopped.
 

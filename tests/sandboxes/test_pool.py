@@ -366,7 +366,8 @@ def wait_for(condition, timeout_s: float) -> bool:
     return True
 
 
-NEEDS_CPU = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.4:\n    pass\nprint('done')"
+NEEDS_CPU = ("import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.4:\n    pass\n"
+             "print('done')")
 
 
 def test_a_starved_job_runs_on_for_the_cpu_time_it_is_owed():
