@@ -78,7 +78,7 @@ class FakeVLLMToyTask(ToyTask):
         self.fake_vllm = True  # some state, so that unpickling calls __setstate__
 
     def __setstate__(self, state: dict) -> None:
-        from tests.harness.executors import fake_vllm  # noqa: PLC0415
+        from tests.harness.models import fake_vllm  # noqa: PLC0415
 
         fake_vllm.install()
         self.__dict__.update(state)

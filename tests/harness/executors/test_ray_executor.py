@@ -19,9 +19,9 @@ from harness.executors.base import ExecutorFailure
 from harness.pipeline import execute
 from harness.records import AttemptStatus
 from harness.store import RunStore
-from tests.harness.executors import fake_vllm
 from tests.harness.executors.conftest import RAY_GPUS
 from tests.harness.executors.ray_toys import KILL_SAMPLING_ENV, KILL_VERIFY_ENV, SLOW_ENV, killed_pid
+from tests.harness.models import fake_vllm
 from tests.swebench_toy import build_toy_instance
 from tests.harness.toy_task import write_toy_dataset
 

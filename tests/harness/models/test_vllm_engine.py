@@ -16,30 +16,8 @@ from harness.config import config_from_dict
 from harness.models.base import BackendUnavailable
 from harness.models.vllm_engine import VLLMBackend
 from harness.records import GenerationRequest, SamplingParams
-
-
-@dataclass
-class FakeSamplingParams:
-    n: int = 1
-    seed: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 16
-    stop: list[str] | None = None
-
-
-@dataclass
-class FakeOutput:
-    index: int
-    text: str
-    token_ids: list[int]
-    finish_reason: str = "stop"
-
-
-@dataclass
-class FakeRequestOutput:
-    prompt_token_ids: list[int]
-    outputs: list[FakeOutput]
+from tests.harness.models.fake_vllm import Output, RequestOutput
+from tests.harness.models.fake_vllm import SamplingParams as FakeSamplingParams
 
 
 @dataclass
@@ -52,8 +30,8 @@ class FakeLLM:
         results = []
         for prompt, p in zip(prompts, params, strict=True):
             # Reverse order on purpose: the backend must sort by index.
-            outs = [FakeOutput(i, f"{prompt!s:.10}|seed={p.seed}|{i}", list(range(i + 1))) for i in reversed(range(p.n))]
-            results.append(FakeRequestOutput(prompt_token_ids=[0] * 7, outputs=outs))
+            outs = [Output(i, f"{prompt!s:.10}|seed={p.seed}|{i}", list(range(i + 1))) for i in reversed(range(p.n))]
+            results.append(RequestOutput(prompt_token_ids=[0] * 7, outputs=outs))
         return results
 
     def generate(self, prompts, params, use_tqdm=False):

@@ -1,4 +1,5 @@
-"""A stand-in for the `vllm` module, for vLLM replicas on Ray without a GPU or weights (the one mock here).
+"""A stand-in for the `vllm` module, without a GPU or weights (the one mock here): vLLM replicas
+on Ray use all of it, tests/harness/models/test_vllm_engine.py its data classes.
 
 Its LLM answers each prompt with n texts that are a pure function of (prompt, seed + i), so a
 run through it is reproducible on any executor. With `record_to` in engine_kwargs each engine
