@@ -2,10 +2,10 @@
 
 Usage (tests)::
 
-    from sandboxes.docker import DockerSandbox, docker_client
+    from sandboxes.docker import DockerSandbox
     from tests.swebench_toy import build_toy_instance, toy_patch
 
-    row, image = build_toy_instance(docker_client())      # built once, then cached by content hash
+    row, image = build_toy_instance()                     # built once, then cached by content hash
     with DockerSandbox(image) as box:                     # the repo is at /testbed, as in swebench images
         box.apply_patch(toy_patch("gold"))
         box.write_file("/eval.sh", row["eval_script"])

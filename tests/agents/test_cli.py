@@ -33,9 +33,7 @@ def test_bad_agent_section_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
-    from sandboxes.docker import docker_client
-
-    row, _ = build_toy_instance(docker_client())
+    row, _ = build_toy_instance()
     data = tmp_path / "toy.jsonl"
     data.write_text(json.dumps(row) + "\n")
     out = tmp_path / "run"
@@ -55,9 +53,7 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
 
 def test_demo_run_with_tool_calls(tmp_path: Path) -> None:
     """The simulated model plays action_format: tools (its actions come as tool calls) through monkeys run."""
-    from sandboxes.docker import docker_client
-
-    row, _ = build_toy_instance(docker_client())
+    row, _ = build_toy_instance()
     data = tmp_path / "toy.jsonl"
     data.write_text(json.dumps(row) + "\n")
     out = tmp_path / "run"

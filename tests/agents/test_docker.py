@@ -34,9 +34,7 @@ pytestmark = pytest.mark.timeout(900)
 
 @pytest.fixture(scope="module")
 def toy() -> tuple[dict[str, Any], str]:
-    from sandboxes.docker import docker_client
-
-    return build_toy_instance(docker_client())
+    return build_toy_instance()
 
 
 @pytest.fixture(scope="module")

@@ -218,10 +218,9 @@ def test_simulated_run_replays_clean(tmp_path: Path):
 
 @pytest.mark.timeout(900)
 def test_swebench_replay_keeps_its_logs_apart_and_reuses_flake_checks(tmp_path: Path):
-    from sandboxes.docker import docker_client
     from tests.swebench_toy import build_toy_instance, toy_patch
 
-    row, _ = build_toy_instance(docker_client())
+    row, _ = build_toy_instance()
     dataset = write_jsonl(tmp_path / "toy.jsonl", [row])
     completions = [toy_patch("gold"), toy_patch("wrong"), "no idea"]
     samples = write_jsonl(tmp_path / "samples.jsonl", [{"problem_id": row["instance_id"], "completion": c} for c in completions])

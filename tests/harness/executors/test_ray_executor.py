@@ -250,9 +250,7 @@ def with_run_dir_as(run_dir: Path, text: str) -> str:
 
 def test_swebench_agent_run_on_ray_equals_the_local_run(tmp_path, ray_cluster):
     # Agent attempts (their model calls through the Ray backend) and patches judged in Docker in Ray tasks.
-    from sandboxes.docker import docker_client
-
-    row, _ = build_toy_instance(docker_client())
+    row, _ = build_toy_instance()
     data = tmp_path / "toy.jsonl"
     data.write_text(json.dumps(row) + "\n")
     overrides = [f"dataset.path={data}", "sampling.samples_per_problem=12", "verify.options.flake_runs=0"]
@@ -267,15 +265,13 @@ def test_swebench_agent_run_on_ray_equals_the_local_run(tmp_path, ray_cluster):
 def test_swebench_logs_made_on_another_node_come_back_to_the_run_directory(tmp_path, ray_cluster, monkeypatch):
     # As if the Docker node were another machine: its task ships the instance's logs and flake check
     # and deletes its copies; the driver writes them into the run directory.
-    from sandboxes.docker import docker_client
-
     from harness.verifiers.swebench import SWEBenchVerifier
 
     monkeypatch.setattr(ray_executor.RayExecutor, "driver_node", lambda self: "the-driver-is-elsewhere")
     received: list[dict] = []
     keep = SWEBenchVerifier.import_files
     monkeypatch.setattr(SWEBenchVerifier, "import_files", lambda self, shipped: (received.append(shipped), keep(self, shipped)))
-    row, _ = build_toy_instance(docker_client())
+    row, _ = build_toy_instance()
     data = tmp_path / "toy.jsonl"
     data.write_text(json.dumps(row) + "\n")
     overrides = [f"dataset.path={data}", "sampling.samples_per_problem=6", "verify.options.flake_runs=2",

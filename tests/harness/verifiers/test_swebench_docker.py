@@ -76,9 +76,7 @@ FILLS_DISK = """diff --git a/calc/__init__.py b/calc/__init__.py
 @pytest.fixture(scope="module")
 def toy() -> tuple[dict[str, Any], str]:
     """Builds (or finds) the toy image; fails with the reason when Docker or the base image is missing."""
-    from sandboxes.docker import docker_client
-
-    return build_toy_instance(docker_client())
+    return build_toy_instance()
 
 
 @pytest.fixture(scope="module")
