@@ -69,8 +69,8 @@ class ExecJob(BaseModel):
     `guaranteed_cpu_s`: a job that reaches its wall-clock limit with less CPU time than this,
     having waited at least the difference for a CPU (demoted, or on a busy machine), runs on
     at full priority until it has had it (at most its wall clock again; the reply's notes
-    say so): a slow
-    but correct job is not timed out for CPU it was denied. See `_zygote.JobClock`.
+    say so): a slow but correct job is not timed out for CPU it was denied. See
+    `_zygote.JobClock`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
