@@ -17,7 +17,8 @@ from typing import NamedTuple
 import yaml
 
 from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exist
-from harness.executors.base import Executor, make_executor
+from harness.executors.base import Executor
+from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend
 from harness.problems.base import Task

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from harness.records import Candidate, Problem, Verdict
 
 if TYPE_CHECKING:
-    from harness.config import ExecutorConfig, RunConfig
+    from harness.config import RunConfig
     from harness.models.base import ModelBackend
     from harness.problems.base import Task
     from harness.verifiers.base import Verifier
@@ -43,13 +43,3 @@ class Executor(Protocol):
 
     def close(self) -> None: ...
 
-
-def make_executor(config: ExecutorConfig, workers: int) -> Executor:
-    """`workers`: verification processes of the local executor (verify.workers)."""
-    if config.kind == "ray":
-        from harness.executors.ray import RayExecutor  # noqa: PLC0415 - ray stays an optional extra
-
-        return RayExecutor(config)
-    from harness.executors.local import LocalExecutor  # noqa: PLC0415
-
-    return LocalExecutor(workers)

@@ -9,7 +9,7 @@ import pytest
 from harness.cli import build_parser, executor_overrides
 from harness.config import ConfigError, ExecutorConfig, config_from_dict
 from harness.executors import ray as ray_executor
-from harness.executors.base import make_executor
+from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
 from harness.records import Candidate
 
