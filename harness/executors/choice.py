@@ -9,7 +9,7 @@ from harness.executors.base import Executor
 def make_executor(config: ExecutorConfig, workers: int) -> Executor:
     """`workers`: verification processes of the local executor (verify.workers)."""
     if config.kind == "ray":
-        from harness.executors.ray import RayExecutor  # noqa: PLC0415 - ray stays an optional extra
+        from harness.executors.ray.executor import RayExecutor  # noqa: PLC0415 - ray stays an optional extra
 
         return RayExecutor(config)
     from harness.executors.local import LocalExecutor  # noqa: PLC0415

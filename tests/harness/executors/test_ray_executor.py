@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from harness.config import ConfigError, RunConfig, config_from_dict, load_config
-from harness.executors import ray as ray_executor
+from harness.executors.ray import executor as ray_executor
+from harness.executors.ray import sampling as ray_sampling
 from harness.executors.base import ExecutorFailure
 from harness.pipeline import execute
 from harness.records import AttemptStatus
@@ -111,7 +112,7 @@ def test_a_verification_worker_killed_mid_run_loses_nothing(tmp_path, ray_cluste
 
 def test_a_killed_actor_replica_is_restarted_and_its_chunk_retried(tmp_path, ray_cluster, toy_tasks, monkeypatch):
     # The actor path (vLLM, OpenAI replicas), here with the simulated model so that it runs on CPUs.
-    monkeypatch.setattr(ray_executor, "ACTOR_BACKENDS", ray_executor.ACTOR_BACKENDS | {"simulated"})
+    monkeypatch.setattr(ray_sampling, "ACTOR_BACKENDS", ray_sampling.ACTOR_BACKENDS | {"simulated"})
     execute(toy_config(tmp_path, {"kind": "local"}, task="toy_kill"), tmp_path / "local", show_progress=False)
     marker = tmp_path / "killed"
     monkeypatch.setenv(KILL_SAMPLING_ENV, str(marker))
