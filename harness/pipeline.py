@@ -21,11 +21,11 @@ from harness.executors.base import Executor
 from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend
+from harness.pricing import CostInputs, read_cost_inputs
 from harness.problems.base import Task
 from harness.progress import ProgressBar
 from harness.records import AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
 from harness.registry import load_task
-from harness.report.cost import CostInputs, read_cost_inputs
 from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunStore, dump_jsonl

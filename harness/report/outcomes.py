@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from harness.pricing import CostInputs
 from harness.records import VerdictStatus
-from harness.report.cost import CostInputs
 
 
 class AttemptOutcome(BaseModel):

@@ -9,21 +9,23 @@ from pathlib import Path
 import pytest
 
 from harness.config import ConfigError, CostConfig, resolve_cost_paths
-from harness.report.cost import (
+from harness.pricing import (
     ApiBasis,
     CostInputs,
     GpuHoursBasis,
     GpuThroughputBasis,
-    attempts_to_reach,
     basis_from_dict,
-    cost_summary,
-    cost_table,
-    cost_to_reach,
     load_baselines,
     load_prices,
     load_resolved,
     prices_from_dict,
     read_cost_inputs,
+)
+from harness.report.cost import (
+    attempts_to_reach,
+    cost_summary,
+    cost_table,
+    cost_to_reach,
     render_cost_section,
     render_cost_table,
     report_cost,
