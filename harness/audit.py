@@ -67,11 +67,16 @@ def _verify_config(run_dir: Path) -> VerifyConfig:
 
 def current_verifier(run_dir: Path, store: RunStore) -> Verifier:
     """The task's verifier as the run configured it (verify.options), today's version."""
-    task = load_task(store.get_meta("task") or "")
+    task = load_task(verifier_task(store))
     configure = getattr(task, "configure", None)
     if configure is not None:
         configure(_verify_config(run_dir))
     return task.verifier()
+
+
+def verifier_task(store: RunStore) -> str:
+    meta = store.meta()
+    return meta.task if meta else ""
 
 
 def _original_logs_dir(run_dir: Path) -> Path:
@@ -300,9 +305,9 @@ class AuditSummary:
 
 
 def _targets(store: RunStore) -> dict[str, int]:
-    from harness.pipeline import stored_targets  # noqa: PLC0415 - the pipeline imports the executor and models
+    from harness.pipeline import stored_meta  # noqa: PLC0415 - the pipeline imports the executor and models
 
-    return stored_targets(store)
+    return stored_meta(store).targets
 
 
 def _error_findings(store: RunStore, targets: dict[str, int]) -> tuple[Finding, Finding]:
@@ -428,7 +433,7 @@ def audit(run_dir: Path, replay_sample: int = 0, seed: int = 0, workers: int = 2
         found = _verdict_findings(store, verifier, used)
         statuses = _statuses(store, verifier, targets)
         summary = AuditSummary(
-            run_dir=str(run_dir), task=store.get_meta("task") or "", verifier=f"{verifier.name} {verifier.version}",
+            run_dir=str(run_dir), task=verifier_task(store), verifier=f"{verifier.name} {verifier.version}",
             written=datetime.now(UTC).isoformat(timespec="seconds"), problems=len(targets),
             attempts=sum(statuses.values()), statuses=statuses,
             model_errors=model_errors, verifier_errors=found["errors"], timeouts=found["timeouts"],

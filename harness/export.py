@@ -11,7 +11,8 @@ from harness.store import RunStore, dump_jsonl
 
 
 def attempt_rows(store: RunStore) -> Iterator[dict]:
-    verifier = load_task(store.get_meta("task") or "").verifier()
+    meta = store.meta()
+    verifier = load_task(meta.task if meta else "").verifier()
     verdicts = store.verdicts_by_candidate(verifier.name, verifier.version)
     for attempt in store.attempts():
         verdict = verdicts.get((attempt.problem_id, attempt.candidate_key)) if attempt.candidate_key else None

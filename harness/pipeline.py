@@ -7,7 +7,6 @@ have all been checked, so a bad input never leaves a half-made run behind.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +27,10 @@ from harness.records import AttemptStatus, Candidate, Problem, Verdict, VerdictS
 from harness.registry import load_task
 from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.sampler import SamplingProgress, sample
-from harness.store import RunStore, dump_jsonl
+from harness.store import RunMeta, RunStore, dump_jsonl
 from harness.verifiers.base import Verifier
 
 VERDICT_FLUSH_S = 2.0
-SAMPLING_WALL_KEY = "sampling_wall_s"  # store meta: seconds spent sampling, over every invocation
 CORRECT_CLASS = "<correct>"  # every attempt judged correct is equivalent to the gold answer, so to each other
 
 
@@ -82,23 +80,22 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
     config = prepared.config
     existing = (run_dir / "run.sqlite").exists()
     store = RunStore(run_dir)
-    stored_identity = store.get_meta("identity")
-    if existing and stored_identity is not None and stored_identity != config.identity():
+    stored = store.meta()
+    if existing and stored is not None and stored.identity != config.identity():
         store.close()
         raise ConfigError(
             f"{run_dir} holds a run with a different task, dataset, model, sampling or agent settings; "
             "resume it with its own config (saved as config.yaml there) or choose another --out"
         )
     store.put_problems(prepared.problems)
-    store.set_meta({
-        "identity": config.identity(), "name": config.name, "task": config.task,
-        "model": config.model.model, "backend": config.model.backend,
-        "simulated": "1" if prepared.backend.simulated else "0",
-        "tokens_estimated": "1" if getattr(prepared.backend, "tokens_estimated", False) else "0",
-        "targets": json.dumps(prepared.targets),
-    })
-    if prepared.cost is not None:  # without a cost section a resumed run keeps the one it has
-        store.set_meta({"cost": prepared.cost.model_dump_json()})
+    store.write_meta(RunMeta(
+        identity=config.identity(), name=config.name, task=config.task, model=config.model.model,
+        backend=config.model.backend, simulated=bool(prepared.backend.simulated),
+        tokens_estimated=bool(getattr(prepared.backend, "tokens_estimated", False)), targets=prepared.targets,
+        sampling_wall_s=stored.sampling_wall_s if stored else None,  # measured over every invocation
+        # without a cost section a resumed run keeps the one it has
+        cost=prepared.cost if prepared.cost is not None or stored is None else stored.cost,
+    ))
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     return store
 
@@ -117,7 +114,7 @@ def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) ->
         # The GPU time a cost basis charges: summed over invocations, interrupted ones too.
         # Replayed samples were made elsewhere, so reading them measures nothing.
         if todo and config.model.backend != "replay":
-            store.add_to_meta(SAMPLING_WALL_KEY, time.monotonic() - started)
+            store.add_sampling_time(time.monotonic() - started)
     return progress
 
 
@@ -203,19 +200,16 @@ def attempt_outcomes(store: RunStore, verifier: Verifier, targets: dict[str, int
     return outcomes
 
 
-def summarize(store: RunStore, verifier: Verifier, outcomes: dict[str, list[OutcomeRow]]) -> RunSummary:
-    wall, cost = store.get_meta(SAMPLING_WALL_KEY), store.get_meta("cost")
+def summarize(meta: RunMeta, verifier: Verifier, outcomes: dict[str, list[OutcomeRow]]) -> RunSummary:
     return RunSummary(
-        run_name=store.get_meta("name") or "", task=store.get_meta("task") or "", model=store.get_meta("model") or "",
-        backend=store.get_meta("backend") or "", simulated=store.get_meta("simulated") == "1",
-        tokens_estimated=store.get_meta("tokens_estimated") == "1",
+        run_name=meta.name, task=meta.task, model=meta.model, backend=meta.backend, simulated=meta.simulated,
+        tokens_estimated=meta.tokens_estimated,
         verifier=f"{verifier.name} {verifier.version}",
         problems=[ProblemOutcome(problem_id=pid, attempts=[row.outcome for row in rows],
                                  flaky=any(row.flaky_instance for row in rows))
                   for pid, rows in outcomes.items()],
         unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
-        sampling_wall_s=None if wall is None else float(wall),
-        cost=None if cost is None else CostInputs.model_validate_json(cost),
+        sampling_wall_s=meta.sampling_wall_s, cost=meta.cost,
     )
 
 
@@ -233,11 +227,11 @@ def write_verdicts(outcomes: dict[str, list[OutcomeRow]], path: Path, verifier: 
     return dump_jsonl(rows(), path)
 
 
-def stored_targets(store: RunStore) -> dict[str, int]:
-    raw = store.get_meta("targets")
-    if raw is None:
+def stored_meta(store: RunStore) -> RunMeta:
+    meta = store.meta()
+    if meta is None:
         raise ConfigError(f"{store.path}: not a finished monkeys run store (no targets recorded)")
-    return json.loads(raw)
+    return meta
 
 
 def report_existing(run_dir: Path, cost: CostConfig | None = None) -> dict[str, Path]:
@@ -253,11 +247,13 @@ def report_existing(run_dir: Path, cost: CostConfig | None = None) -> dict[str, 
     inputs = read_cost_inputs(cost) if cost is not None else None  # read before anything is written
     store = RunStore(run_dir)
     try:
+        meta = stored_meta(store)
         if inputs is not None:
-            store.set_meta({"cost": inputs.model_dump_json()})
-        verifier = load_task(store.get_meta("task") or "").verifier()
-        outcomes = attempt_outcomes(store, verifier, stored_targets(store))
-        summary = summarize(store, verifier, outcomes)
+            store.set_cost(inputs)
+            meta = meta.model_copy(update={"cost": inputs})
+        verifier = load_task(meta.task).verifier()
+        outcomes = attempt_outcomes(store, verifier, meta.targets)
+        summary = summarize(meta, verifier, outcomes)
         write_verdicts(outcomes, run_dir / "verdicts.jsonl", verifier)
     finally:
         store.close()

@@ -13,6 +13,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from harness.pricing import CostInputs
 from harness.records import Attempt, AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
 
 SCHEMA = """
@@ -39,6 +42,26 @@ _ATTEMPT_COLUMNS = ("problem_id, idx, seed, status, text, finish_reason, prompt_
                     "error, candidate_key, latency_s, score")
 
 STORE_FILE = "run.sqlite"
+RUN_META_KEY = "run"  # the meta row holding RunMeta as JSON
+# Older stores kept run meta as one untyped string per key; opening one moves them into RunMeta.
+_OLD_META_KEYS = ("identity", "name", "task", "model", "backend", "simulated", "tokens_estimated", "targets",
+                  "sampling_wall_s", "cost")
+
+
+class RunMeta(BaseModel):
+    """What the store says about its run: written by `monkeys run`, read by reports, audit and replay."""
+
+    identity: str  # RunConfig.identity(): what may not change when the run is resumed
+    name: str
+    task: str
+    model: str
+    backend: str
+    simulated: bool = False
+    tokens_estimated: bool = False  # imported samples without token counts: completions estimated
+    targets: dict[str, int]  # problem id -> attempts the latest invocation wants
+    # Seconds spent sampling summed over invocations, Ctrl-C'd ones included; None: never measured (replayed samples).
+    sampling_wall_s: float | None = None
+    cost: CostInputs | None = None  # the config's cost section with its files read: a report prices from the store alone
 
 
 class RunStore:
@@ -52,31 +75,53 @@ class RunStore:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Bring stores made by older versions up to SCHEMA (columns added since, all nullable)."""
+        """Bring stores made by older versions up to SCHEMA (columns added since, all nullable; typed meta)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
         if "score" not in columns:
             self.db.execute("ALTER TABLE attempts ADD COLUMN score REAL")
+        if self.db.execute("SELECT 1 FROM meta WHERE key = 'targets'").fetchone() is None:
+            return  # typed meta already, or no run recorded: nothing to lock for
+        with self._tx():  # a run recorded by a version before RunMeta (read again: another process may have moved it)
+            old = dict(self.db.execute("SELECT key, value FROM meta"))
+            if RUN_META_KEY not in old and "targets" in old:
+                self._write_meta(_meta_from_old_keys(old))
+                self.db.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in _OLD_META_KEYS])
 
     def close(self) -> None:
         self.db.close()
 
     # -- meta -------------------------------------------------------------------------
 
-    def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    def meta(self) -> RunMeta | None:
+        """The run's meta; None in a store no run has been recorded in yet."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (RUN_META_KEY,)).fetchone()
+        return None if row is None else RunMeta.model_validate_json(row[0])
 
-    def set_meta(self, items: dict[str, str]) -> None:
+    def write_meta(self, meta: RunMeta) -> None:
         with self._tx():
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", items.items())
+            self._write_meta(meta)
 
-    def add_to_meta(self, key: str, amount: float) -> float:
-        """Add to a number kept in meta (0 when absent), read and written in one transaction."""
+    def set_cost(self, cost: CostInputs) -> None:
+        """Price the run this way from now on (`monkeys report --cost`)."""
         with self._tx():
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            total = (float(row[0]) if row else 0.0) + amount
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, repr(total)))
+            self._write_meta(self._meta_for_update().model_copy(update={"cost": cost}))
+
+    def add_sampling_time(self, seconds: float) -> float:
+        """Add to the measured sampling time (from 0 when never measured), read and written in one transaction."""
+        with self._tx():
+            meta = self._meta_for_update()
+            total = (meta.sampling_wall_s or 0.0) + seconds
+            self._write_meta(meta.model_copy(update={"sampling_wall_s": total}))
         return total
+
+    def _meta_for_update(self) -> RunMeta:
+        meta = self.meta()
+        if meta is None:
+            raise ValueError(f"{self.path}: no run recorded in this store yet")
+        return meta
+
+    def _write_meta(self, meta: RunMeta) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RUN_META_KEY, meta.model_dump_json()))
 
     # -- problems ---------------------------------------------------------------------
 
@@ -182,6 +227,18 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _meta_from_old_keys(old: dict[str, str]) -> RunMeta:
+    """RunMeta from the untyped keys older versions wrote ("1"/"0" flags, JSON targets and cost, repr'd seconds)."""
+    wall, cost = old.get("sampling_wall_s"), old.get("cost")
+    return RunMeta(
+        identity=old.get("identity", ""), name=old.get("name", ""), task=old.get("task", ""),
+        model=old.get("model", ""), backend=old.get("backend", ""), simulated=old.get("simulated") == "1",
+        tokens_estimated=old.get("tokens_estimated") == "1", targets=json.loads(old["targets"]),
+        sampling_wall_s=None if wall is None else float(wall),
+        cost=None if cost is None else CostInputs.model_validate_json(cost),
+    )
 
 
 def dump_jsonl(rows: Iterable[dict], path: Path) -> int:

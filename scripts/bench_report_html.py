@@ -36,7 +36,7 @@ from harness.records import (
 )
 from harness.registry import load_task
 from harness.report.html import write_audit_site
-from harness.store import RunStore
+from harness.store import RunMeta, RunStore
 from tests.harness.report.test_html import CHROMIUM, Chromium
 
 TARGET_S = 5.0
@@ -88,8 +88,8 @@ def build_run(run_dir: Path, problems: int, attempts: int, seed: int) -> dict[st
     store = RunStore(run_dir)
     rows = [Problem(id=f"org__repo-{i}", task="swebench", question=f"Issue {i}: " + "the function misbehaves. " * 40) for i in range(problems)]
     store.put_problems(rows)
-    store.set_meta({"name": "bench_html", "task": "swebench", "model": "synthetic", "backend": "replay", "simulated": "0",
-                    "targets": json.dumps({p.id: attempts for p in rows})})
+    store.write_meta(RunMeta(identity="bench_html", name="bench_html", task="swebench", model="synthetic", backend="replay",
+                             targets={p.id: attempts for p in rows}))
     logs = run_dir / "swebench_logs"
     counts = {"attempts": 0, "unique": 0}
     for i, problem in enumerate(rows):

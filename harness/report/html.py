@@ -223,7 +223,8 @@ def _current_verifier(store: RunStore) -> Any:
     from harness.registry import load_task  # noqa: PLC0415
 
     try:
-        return load_task(store.get_meta("task") or "").verifier()
+        meta = store.meta()
+        return load_task(meta.task if meta else "").verifier()
     except ConfigError:
         row = store.db.execute("SELECT verifier, version FROM verdicts GROUP BY verifier, version "
                                "ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
@@ -231,17 +232,18 @@ def _current_verifier(store: RunStore) -> Any:
 
 
 def open_view(run_dir: Path, limits: SiteLimits) -> RunView:
-    from harness.pipeline import attempt_outcomes, stored_targets  # noqa: PLC0415 - pipeline imports heavy modules
+    from harness.pipeline import attempt_outcomes, stored_meta  # noqa: PLC0415 - pipeline imports heavy modules
 
     if not (run_dir / "run.sqlite").is_file():
         raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
     store = RunStore(run_dir)
     verifier = _current_verifier(store)
-    outcomes = attempt_outcomes(store, verifier, stored_targets(store))
+    run = stored_meta(store)
+    outcomes = attempt_outcomes(store, verifier, run.targets)
     rows = {pid: {row.outcome.index: row for row in items} for pid, items in outcomes.items()}
-    task = store.get_meta("task") or ""
-    meta = {key: store.get_meta(key) or "" for key in ("name", "task", "model", "backend")}
-    meta |= {"simulated": store.get_meta("simulated") == "1", "verifier": f"{verifier.name} {verifier.version}"}
+    task = run.task
+    meta = {"name": run.name, "task": run.task, "model": run.model, "backend": run.backend, "simulated": run.simulated,
+            "verifier": f"{verifier.name} {verifier.version}"}
     positions = dict(store.db.execute("SELECT id, position FROM problems"))
     return RunView(store, SiteContext(run_dir, task, limits), meta, rows,
                    getattr(verifier, "flaky_grading", None), positions)

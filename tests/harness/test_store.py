@@ -1,9 +1,10 @@
+import json
 import sqlite3
 
 import pytest
 
 from harness.records import Attempt, AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
-from harness.store import RunStore
+from harness.store import RunMeta, RunStore
 
 
 def attempt(pid: str, idx: int, key: str | None = "1", status=AttemptStatus.OK) -> Attempt:
@@ -46,10 +47,15 @@ def test_error_attempts_can_be_cleared_for_retry(tmp_path):
     assert store.done_indices() == {"a": {0}}
 
 
+def meta(**changes) -> RunMeta:
+    fields = {"identity": "id", "name": "n", "task": "math", "model": "m", "backend": "simulated", "targets": {"a": 2}}
+    return RunMeta(**fields | changes)
+
+
 def test_store_reopens_with_wal(tmp_path):
-    RunStore(tmp_path).set_meta({"k": "v"})
+    RunStore(tmp_path).write_meta(meta(name="v"))
     store = RunStore(tmp_path)
-    assert store.get_meta("k") == "v"
+    assert store.meta().name == "v"
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -78,3 +84,51 @@ def test_a_store_from_before_scores_is_migrated_and_keeps_its_attempts(tmp_path)
     assert (new.index, new.score) == (1, 0.5)
     store.close()
     RunStore(tmp_path).close()  # opening a migrated store again changes nothing
+
+
+def test_run_meta_is_typed_and_sampling_time_adds_up(tmp_path):
+    store = RunStore(tmp_path)
+    assert store.meta() is None
+    with pytest.raises(ValueError, match="no run recorded"):
+        store.add_sampling_time(1.0)
+    store.write_meta(meta(simulated=True))
+    assert store.add_sampling_time(1.5) == 1.5
+    assert store.add_sampling_time(0.25) == 1.75
+    reopened = RunStore(tmp_path).meta()
+    assert reopened == meta(simulated=True, sampling_wall_s=1.75)
+    assert reopened.targets == {"a": 2} and reopened.cost is None
+
+
+def test_run_meta_of_an_older_store_is_migrated_on_open(tmp_path):
+    # Meta as older versions wrote it: one untyped string per key.
+    cost = {"prices_file": "p.yaml", "api": "x", "price": {"input_usd_per_mtok": 1.0, "output_usd_per_mtok": 2.0,
+                                                            "source": "s", "as_of": "2024"}}
+    old = {"identity": "{\"task\": \"math\"}", "name": "old run", "task": "math", "model": "m", "backend": "simulated",
+           "simulated": "1", "tokens_estimated": "0", "targets": json.dumps({"a": 4, "b": 2}),
+           "sampling_wall_s": repr(12.345678901234567), "cost": json.dumps(cost), "unrelated": "kept"}
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.executemany("INSERT INTO meta VALUES (?, ?)", old.items())
+    db.commit()
+    db.close()
+    store = RunStore(tmp_path)
+    migrated = store.meta()
+    assert migrated is not None
+    assert (migrated.identity, migrated.name, migrated.simulated, migrated.tokens_estimated) == (old["identity"], "old run", True, False)
+    assert migrated.targets == {"a": 4, "b": 2} and migrated.sampling_wall_s == 12.345678901234567
+    assert migrated.cost is not None and migrated.cost.api == "x" and migrated.cost.price.output_usd_per_mtok == 2.0
+    keys = {key for (key,) in store.db.execute("SELECT key FROM meta")}
+    assert keys == {"run", "unrelated"}  # the old keys moved into the typed record
+    store.close()
+    assert RunStore(tmp_path).meta() == migrated  # opening again changes nothing
+
+
+def test_a_store_with_no_run_recorded_is_left_alone(tmp_path):
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('name', 'half made')")
+    db.commit()
+    db.close()
+    store = RunStore(tmp_path)
+    assert store.meta() is None
+    assert dict(store.db.execute("SELECT key, value FROM meta")) == {"name": "half made"}

@@ -131,7 +131,8 @@ def test_measured_sampling_time_prices_gpu_hours_and_adds_up_over_resumes(tmp_pa
         }, base=tmp_path)
         paths = execute(config, tmp_path / "run", show_progress=False)
         store = RunStore(tmp_path / "run")
-        wall = float(store.get_meta("sampling_wall_s") or "nan")
+        meta = store.meta()
+        wall = float("nan") if meta is None or meta.sampling_wall_s is None else meta.sampling_wall_s
         store.close()
         return wall, json.loads(paths["json"].read_text())
 

@@ -23,7 +23,7 @@ from typing import Any, Self
 import pytest
 
 from harness.report.html import SiteLimits, write_audit_site
-from harness.store import RunStore
+from harness.store import RunMeta, RunStore
 from tests.harness.test_audit import (  # the run builders live with the audit tests
     GSM8K_ROWS,
     GSM8K_SAMPLES,
@@ -208,8 +208,8 @@ def swebench_like_run(run_dir: Path) -> Path:
     store = RunStore(run_dir)
     problems = [Problem(id=f"org__repo-{i}", task="swebench", question=f"Issue {i}: f(x) is off by one <b>", data={}) for i in range(2)]
     store.put_problems(problems)
-    store.set_meta({"name": "swe_like", "task": "swebench", "model": "m", "backend": "replay", "simulated": "0",
-                    "targets": json.dumps({p.id: 3 for p in problems})})
+    store.write_meta(RunMeta(identity="swe_like", name="swe_like", task="swebench", model="m", backend="replay",
+                             targets={p.id: 3 for p in problems}))
     logs = run_dir / "swebench_logs"
     logs.mkdir(parents=True)
     (logs / "a.log").write_text("collected 3 items\n<script>document.title='PWNED'</script>\nFAILED test_f\n")
