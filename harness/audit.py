@@ -181,19 +181,15 @@ def _ranges(indices: list[int]) -> str:
 
 
 def _problem(store: RunStore, problem_id: str) -> Problem:
-    row = store.db.execute("SELECT body FROM problems WHERE id = ?", (problem_id,)).fetchone()
-    if row is None:
+    problem = store.problem(problem_id)
+    if problem is None:
         raise ConfigError(f"problem {problem_id!r} is not in this run")
-    return Problem.model_validate_json(row[0])
+    return problem
 
 
 def _stored_verdict(store: RunStore, problem_id: str, key: str, verifier: Verifier) -> tuple[Verdict | None, str]:
     """The verdict of the current verifier version; else the newest-looking other one, said in a note."""
-    rows = store.db.execute(
-        "SELECT verifier, version, status, evidence, duration_s FROM verdicts WHERE problem_id = ? AND candidate_key = ?",
-        (problem_id, key)).fetchall()
-    verdicts = [Verdict(status=VerdictStatus(s), verifier=n, verifier_version=v, evidence=e, duration_s=d)
-                for n, v, s, e, d in rows]
+    verdicts = store.verdicts_of(problem_id, key)
     for verdict in verdicts:
         if (verdict.verifier, verdict.verifier_version) == (verifier.name, verifier.version):
             return verdict, ""
@@ -204,15 +200,9 @@ def _stored_verdict(store: RunStore, problem_id: str, key: str, verifier: Verifi
                    f"compared with the one from {other.verifier} {other.verifier_version}")
 
 
-def _attempts_of(store: RunStore, problem_id: str, key: str) -> list[int]:
-    rows = store.db.execute("SELECT idx FROM attempts WHERE problem_id = ? AND candidate_key = ? ORDER BY idx",
-                            (problem_id, key))
-    return [idx for (idx,) in rows]
-
-
-def _nothing_to_replay(problem_id: str, index: int, status: str, error: str | None) -> ReplayResult:
+def _nothing_to_replay(problem_id: str, index: int, status: AttemptStatus, error: str | None) -> ReplayResult:
     note = (f"the model backend failed on this attempt ({error}): there is no candidate to verify"
-            if status == AttemptStatus.ERROR.value else "no candidate was extracted from the output (no answer)")
+            if status is AttemptStatus.ERROR else "no candidate was extracted from the output (no answer)")
     return ReplayResult(problem_id, index, [index], None, None, None, note)
 
 
@@ -220,13 +210,12 @@ def replay(run_dir: Path, problem_id: str, attempt_index: int, recheck_flakes: b
     """Verify one attempt's stored candidate again, with today's verifier, and compare."""
     run_dir = Path(run_dir)
     with open_store(run_dir) as store:
-        row = store.db.execute("SELECT status, error, candidate_key FROM attempts WHERE problem_id = ? AND idx = ?",
-                               (problem_id, attempt_index)).fetchone()
-        if row is None:
+        attempt = store.attempt(problem_id, attempt_index)
+        if attempt is None:
             raise ConfigError(f"no attempt {attempt_index} of problem {problem_id!r} in {run_dir}")
-        status, error, key = row
+        key = attempt.candidate_key
         if key is None:
-            return _nothing_to_replay(problem_id, attempt_index, status, error)
+            return _nothing_to_replay(problem_id, attempt_index, attempt.status, attempt.error)
         verifier = current_verifier(run_dir, store)
         results = _replay_keys(run_dir, store, verifier, [(problem_id, key)], workers=1, recheck_flakes=recheck_flakes)
     result = results[0]
@@ -244,15 +233,15 @@ def _replay_keys(run_dir: Path, store: RunStore, verifier: Verifier, keys: list[
     results = []
     for pid, key in keys:
         stored, note = _stored_verdict(store, pid, key, verifier)
-        results.append(ReplayResult(pid, None, _attempts_of(store, pid, key), key, stored, fresh[(pid, key)], note))
+        results.append(ReplayResult(pid, None, store.attempt_indices(pid, key), key, stored, fresh[(pid, key)], note))
     return results
 
 
 def _candidate(store: RunStore, problem_id: str, key: str) -> Candidate:
-    row = store.db.execute("SELECT content FROM candidates WHERE problem_id = ? AND key = ?", (problem_id, key)).fetchone()
-    if row is None:
+    candidate = store.candidate(problem_id, key)
+    if candidate is None:
         raise ConfigError(f"candidate {key[:60]!r} of problem {problem_id!r} is missing from the store")
-    return Candidate(problem_id=problem_id, key=key, content=row[0])
+    return candidate
 
 
 # ---------------------------------------------------------------- the audit
@@ -313,12 +302,10 @@ def _targets(store: RunStore) -> dict[str, int]:
 def _error_findings(store: RunStore, targets: dict[str, int]) -> tuple[Finding, Finding]:
     """Model errors (the backend never answered) and attempts with no extractable answer."""
     model_errors, no_answer = Finding(), Finding()
-    rows = store.db.execute("SELECT problem_id, idx, status, error, substr(text, 1, 200) FROM attempts "
-                            "WHERE status = ? OR candidate_key IS NULL ORDER BY problem_id, idx", (AttemptStatus.ERROR.value,))
-    for pid, idx, status, error, text in rows:
+    for pid, idx, status, error, text in store.attempts_without_candidate(text_chars=200):
         if pid not in targets or idx >= targets[pid]:
             continue
-        if status == AttemptStatus.ERROR.value:
+        if status is AttemptStatus.ERROR:
             model_errors.add({"problem_id": pid, "attempt": idx, "error": error})
         else:
             no_answer.add({"problem_id": pid, "attempt": idx, "output_start": text})
@@ -379,8 +366,7 @@ def _dedup(used: Counter[tuple[str, str]], targets: dict[str, int]) -> dict[str,
 
 def _used_candidates(store: RunStore, targets: dict[str, int]) -> Counter[tuple[str, str]]:
     used: Counter[tuple[str, str]] = Counter()
-    rows = store.db.execute("SELECT problem_id, idx, candidate_key FROM attempts WHERE candidate_key IS NOT NULL")
-    for pid, idx, key in rows:
+    for pid, idx, key in store.candidate_uses():
         if pid in targets and idx < targets[pid]:
             used[(pid, key)] += 1
     return used
@@ -401,8 +387,7 @@ def _unverified(store: RunStore, verifier: Verifier) -> Finding:
 
 
 def _stored_versions(store: RunStore) -> dict[str, int]:
-    rows = store.db.execute("SELECT verifier, version, COUNT(*) FROM verdicts GROUP BY verifier, version")
-    return {f"{name} {version}": count for name, version, count in rows}
+    return {f"{name} {version}": count for (name, version), count in store.verdict_counts().items()}
 
 
 def _replay_sample(run_dir: Path, store: RunStore, verifier: Verifier, used: Counter[tuple[str, str]],
@@ -412,7 +397,7 @@ def _replay_sample(run_dir: Path, store: RunStore, verifier: Verifier, used: Cou
     A candidate judged only by an older verifier version is compared with that verdict (and says so):
     it shows what re-verifying a stale run would change.
     """
-    judged = set(store.db.execute("SELECT DISTINCT problem_id, candidate_key FROM verdicts"))
+    judged = store.judged_candidates()
     pool = sorted(key for key in used if key in judged)
     picked = random.Random(seed).sample(pool, min(sample, len(pool)))
     results = _replay_keys(run_dir, store, verifier, picked, workers) if picked else []

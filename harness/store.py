@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -46,6 +47,16 @@ RUN_META_KEY = "run"  # the meta row holding RunMeta as JSON
 # Older stores kept run meta as one untyped string per key; opening one moves them into RunMeta.
 _OLD_META_KEYS = ("identity", "name", "task", "model", "backend", "simulated", "tokens_estimated", "targets",
                   "sampling_wall_s", "cost")
+
+
+class AttemptHead(NamedTuple):
+    """An attempt without a candidate (a model error or no answer), with the start of its output."""
+
+    problem_id: str
+    index: int
+    status: AttemptStatus
+    error: str | None
+    text_start: str
 
 
 class RunMeta(BaseModel):
@@ -134,6 +145,13 @@ class RunStore:
         rows = self.db.execute("SELECT body FROM problems ORDER BY position")
         return [Problem.model_validate_json(body) for (body,) in rows]
 
+    def problem(self, problem_id: str) -> Problem | None:
+        row = self.db.execute("SELECT body FROM problems WHERE id = ?", (problem_id,)).fetchone()
+        return None if row is None else Problem.model_validate_json(row[0])
+
+    def problem_positions(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT id, position FROM problems"))
+
     # -- attempts ---------------------------------------------------------------------
 
     def done_indices(self) -> dict[str, set[int]]:
@@ -165,12 +183,29 @@ class RunStore:
 
     def attempts(self) -> Iterator[Attempt]:
         rows = self.db.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY problem_id, idx")
-        for r in rows:
-            yield Attempt(
-                problem_id=r[0], index=r[1], seed=r[2], status=AttemptStatus(r[3]), text=r[4],
-                finish_reason=r[5], prompt_tokens=r[6], completion_tokens=r[7], error=r[8],
-                candidate_key=r[9], latency_s=r[10], score=r[11],
-            )
+        yield from (_attempt(row) for row in rows)
+
+    def attempt(self, problem_id: str, index: int) -> Attempt | None:
+        row = self.db.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE problem_id = ? AND idx = ?",
+                              (problem_id, index)).fetchone()
+        return None if row is None else _attempt(row)
+
+    def attempt_indices(self, problem_id: str, candidate_key: str) -> list[int]:
+        """The attempts of a problem that produced this candidate."""
+        rows = self.db.execute("SELECT idx FROM attempts WHERE problem_id = ? AND candidate_key = ? ORDER BY idx",
+                               (problem_id, candidate_key))
+        return [idx for (idx,) in rows]
+
+    def candidate_uses(self) -> Iterator[tuple[str, int, str]]:
+        """(problem id, attempt index, candidate key) of every attempt with a candidate."""
+        yield from self.db.execute("SELECT problem_id, idx, candidate_key FROM attempts WHERE candidate_key IS NOT NULL")
+
+    def attempts_without_candidate(self, text_chars: int) -> Iterator[AttemptHead]:
+        """Model errors and attempts with no answer, in (problem, index) order; output cut to text_chars."""
+        rows = self.db.execute("SELECT problem_id, idx, status, error, substr(text, 1, ?) FROM attempts "
+                               "WHERE status = ? OR candidate_key IS NULL ORDER BY problem_id, idx",
+                               (text_chars, AttemptStatus.ERROR.value))
+        yield from (AttemptHead(pid, idx, AttemptStatus(status), error, text) for pid, idx, status, error, text in rows)
 
     def count_attempts(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
@@ -197,6 +232,31 @@ class RunStore:
 
     def count_candidates(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+
+    def candidate(self, problem_id: str, key: str) -> Candidate | None:
+        row = self.db.execute("SELECT content FROM candidates WHERE problem_id = ? AND key = ?", (problem_id, key)).fetchone()
+        return None if row is None else Candidate(problem_id=problem_id, key=key, content=row[0])
+
+    def candidate_contents(self, problem_id: str) -> dict[str, str]:
+        """Candidate key -> content, for every candidate of a problem."""
+        return dict(self.db.execute("SELECT key, content FROM candidates WHERE problem_id = ?", (problem_id,)))
+
+    def verdicts_of(self, problem_id: str, candidate_key: str) -> list[Verdict]:
+        """Every stored verdict of a candidate, whatever verifier or version gave it."""
+        rows = self.db.execute("SELECT verifier, version, status, evidence, duration_s FROM verdicts "
+                               "WHERE problem_id = ? AND candidate_key = ?", (problem_id, candidate_key))
+        return [Verdict(status=VerdictStatus(s), verifier=n, verifier_version=v, evidence=e, duration_s=d)
+                for n, v, s, e, d in rows]
+
+    def judged_candidates(self) -> set[tuple[str, str]]:
+        """(problem id, candidate key) of every candidate with a verdict from any verifier version."""
+        return set(self.db.execute("SELECT DISTINCT problem_id, candidate_key FROM verdicts"))
+
+    def verdict_counts(self) -> dict[tuple[str, str], int]:
+        """(verifier, version) -> verdicts stored, in (verifier, version) order."""
+        rows = self.db.execute("SELECT verifier, version, COUNT(*) FROM verdicts GROUP BY verifier, version "
+                               "ORDER BY verifier, version")
+        return {(name, version): count for name, version, count in rows}
 
     def verdicts_by_candidate(self, verifier: str, version: str) -> dict[tuple[str, str], Verdict]:
         rows = self.db.execute(
@@ -227,6 +287,12 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _attempt(row: Any) -> Attempt:
+    return Attempt(problem_id=row[0], index=row[1], seed=row[2], status=AttemptStatus(row[3]), text=row[4],
+                   finish_reason=row[5], prompt_tokens=row[6], completion_tokens=row[7], error=row[8],
+                   candidate_key=row[9], latency_s=row[10], score=row[11])
 
 
 def _meta_from_old_keys(old: dict[str, str]) -> RunMeta:

@@ -226,9 +226,8 @@ def _current_verifier(store: RunStore) -> Any:
         meta = store.meta()
         return load_task(meta.task if meta else "").verifier()
     except ConfigError:
-        row = store.db.execute("SELECT verifier, version FROM verdicts GROUP BY verifier, version "
-                               "ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
-        return StoredVerifier(*(row or ("none", "none")))
+        counts = store.verdict_counts()
+        return StoredVerifier(*(max(counts, key=counts.__getitem__) if counts else ("none", "none")))
 
 
 def open_view(run_dir: Path, limits: SiteLimits) -> RunView:
@@ -244,7 +243,7 @@ def open_view(run_dir: Path, limits: SiteLimits) -> RunView:
     task = run.task
     meta = {"name": run.name, "task": run.task, "model": run.model, "backend": run.backend, "simulated": run.simulated,
             "verifier": f"{verifier.name} {verifier.version}"}
-    positions = dict(store.db.execute("SELECT id, position FROM problems"))
+    positions = store.problem_positions()
     return RunView(store, SiteContext(run_dir, task, limits), meta, rows,
                    getattr(verifier, "flaky_grading", None), positions)
 
@@ -340,7 +339,7 @@ def _candidates(view: RunView, problem_id: str, used: dict[str, list[int]], sink
                 verdicts: dict[str, Verdict | None]) -> list[dict[str, Any]]:
     """Each unique candidate once (in `used` order), with the attempts that produced it."""
     limits = view.ctx.limits
-    contents = dict(view.store.db.execute("SELECT key, content FROM candidates WHERE problem_id = ?", (problem_id,)))
+    contents = view.store.candidate_contents(problem_id)
     out = []
     for key, indices in used.items():
         verdict = verdicts.get(key)

@@ -132,3 +132,28 @@ def test_a_store_with_no_run_recorded_is_left_alone(tmp_path):
     store = RunStore(tmp_path)
     assert store.meta() is None
     assert dict(store.db.execute("SELECT key, value FROM meta")) == {"name": "half made"}
+
+
+def test_reads_the_audit_and_the_site_need(tmp_path):
+    store = RunStore(tmp_path)
+    store.put_problems([Problem(id="a", task="t", question="qa"), Problem(id="b", task="t", question="qb")])
+    store.add_attempts([attempt("a", 0), attempt("a", 1, key="2"), attempt("a", 2), attempt("b", 0, key=None),
+                        attempt("b", 1, key=None, status=AttemptStatus.ERROR).model_copy(update={"error": "HTTP 500"})],
+                       [Candidate(problem_id="a", key="1", content="1.0"), Candidate(problem_id="a", key="2", content="2")])
+    one = Candidate(problem_id="a", key="1", content="1.0")
+    store.add_verdicts([(one, Verdict(status=VerdictStatus.PASSED, verifier="v", verifier_version="1")),
+                        (one, Verdict(status=VerdictStatus.FAILED, verifier="v", verifier_version="2", evidence="e"))])
+    assert store.problem("b").question == "qb" and store.problem("c") is None
+    assert store.problem_positions() == {"a": 0, "b": 1}
+    assert store.attempt("a", 1).candidate_key == "2" and store.attempt("a", 9) is None
+    assert store.attempt_indices("a", "1") == [0, 2]
+    assert sorted(store.candidate_uses()) == [("a", 0, "1"), ("a", 1, "2"), ("a", 2, "1")]
+    heads = list(store.attempts_without_candidate(text_chars=1))
+    assert [(h.problem_id, h.index, h.status, h.error, h.text_start) for h in heads] == [
+        ("b", 0, AttemptStatus.OK, None, "t"), ("b", 1, AttemptStatus.ERROR, "HTTP 500", "t")]
+    assert store.candidate("a", "1") == one and store.candidate("a", "3") is None
+    assert store.candidate_contents("a") == {"1": "1.0", "2": "2"}
+    assert sorted((v.verifier_version, v.status) for v in store.verdicts_of("a", "1")) == [
+        ("1", VerdictStatus.PASSED), ("2", VerdictStatus.FAILED)]
+    assert store.judged_candidates() == {("a", "1")}
+    assert store.verdict_counts() == {("v", "1"): 1, ("v", "2"): 1}
