@@ -216,7 +216,7 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Path]:
 def cmd_replay(args: argparse.Namespace) -> int:
     import json
 
-    from harness.audit import replay
+    from harness.audit.replay import replay
 
     result = replay(args.run_dir, args.problem_id, args.attempt, recheck_flakes=args.recheck_flakes)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else result.render())
@@ -224,7 +224,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from harness.audit import audit, write_audit
+    from harness.audit.findings import audit, write_audit
     from harness.report.html import write_audit_site
 
     summary = audit(args.run_dir, replay_sample=args.replay, seed=args.seed, workers=args.workers)

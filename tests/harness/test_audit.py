@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.audit import audit, replay, write_audit
+from harness.audit.findings import audit, write_audit
+from harness.audit.replay import replay
 from harness.config import ConfigError, config_from_dict
 from harness.pipeline import execute
 

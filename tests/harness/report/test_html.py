@@ -346,7 +346,7 @@ def test_unverified_candidates_show_as_such(tmp_path: Path):
 
 
 def test_audit_findings_appear_in_the_summary(tmp_path: Path):
-    from harness.audit import audit, write_audit
+    from harness.audit.findings import audit, write_audit
 
     run_dir = make_run(tmp_path, "gsm8k", GSM8K_ROWS, GSM8K_SAMPLES)
     tamper(run_dir, "0", "failed")
