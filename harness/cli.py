@@ -225,7 +225,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from harness.audit.findings import audit, write_audit
-    from harness.report.html import write_audit_site
+    from harness.audit.site import write_audit_site
 
     summary = audit(args.run_dir, replay_sample=args.replay, seed=args.seed, workers=args.workers)
     print(summary.render())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.config import ConfigError
 from harness.registry import load_task
+from harness.runview import open_store
 from harness.store import RunStore, dump_jsonl
 
 
@@ -22,10 +22,5 @@ def attempt_rows(store: RunStore) -> Iterator[dict]:
 
 
 def export_attempts(run_dir: Path, out: Path) -> int:
-    if not (run_dir / "run.sqlite").is_file():
-        raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
-    store = RunStore(run_dir)
-    try:
+    with open_store(run_dir) as store:
         return dump_jsonl(attempt_rows(store), out)
-    finally:
-        store.close()

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import yaml
 
@@ -20,18 +19,18 @@ from harness.executors.base import Executor
 from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend
+from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
 from harness.problems.base import Task
 from harness.progress import ProgressBar
-from harness.records import AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
+from harness.records import Candidate, Problem, Verdict
 from harness.registry import load_task
-from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
+from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunMeta, RunStore, dump_jsonl
 from harness.verifiers.base import Verifier
 
 VERDICT_FLUSH_S = 2.0
-CORRECT_CLASS = "<correct>"  # every attempt judged correct is equivalent to the gold answer, so to each other
 
 
 @dataclass
@@ -167,52 +166,6 @@ def run_verification(task: Task, problems: list[Problem], store: RunStore, worke
     return len(pending)
 
 
-class OutcomeRow(NamedTuple):
-    outcome: AttemptOutcome
-    verdict: Verdict | None
-    candidate_key: str | None
-    flaky_instance: bool = False  # the verifier found flaky tests on this attempt's problem
-
-
-def attempt_outcomes(store: RunStore, verifier: Verifier, targets: dict[str, int]) -> dict[str, list[OutcomeRow]]:
-    """Every attempt of the run's targets with its status, read through its candidate's verdict."""
-    verdicts = store.verdicts_by_candidate(verifier.name, verifier.version)
-    flaky_grading = getattr(verifier, "flaky_grading", None)  # verifiers that detect flaky tests (swebench)
-    # (lenient grade, flaky instance) per unique candidate: graded once, not once per attempt.
-    grades = {key: flaky_grading(v) for key, v in verdicts.items()} if flaky_grading is not None else {}
-    outcomes: dict[str, list[OutcomeRow]] = {pid: [] for pid in targets}
-    for attempt in store.attempts():
-        if attempt.problem_id not in targets or attempt.index >= targets[attempt.problem_id]:
-            continue
-        verdict = verdicts.get((attempt.problem_id, attempt.candidate_key)) if attempt.candidate_key else None
-        if attempt.status is AttemptStatus.ERROR:
-            status = VerdictStatus.MODEL_ERROR
-        elif attempt.candidate_key is None:
-            status = VerdictStatus.NO_ANSWER
-        else:
-            status = verdict.status if verdict else VerdictStatus.ERROR
-        class_key = CORRECT_CLASS if status is VerdictStatus.PASSED else (attempt.candidate_key if status is VerdictStatus.FAILED else None)
-        lenient, flaky = grades.get((attempt.problem_id, attempt.candidate_key), (None, False))
-        outcome = AttemptOutcome(index=attempt.index, status=status, class_key=class_key,
-                                 prompt_tokens=attempt.prompt_tokens, completion_tokens=attempt.completion_tokens,
-                                 lenient_passed=lenient, score=attempt.score)
-        outcomes[attempt.problem_id].append(OutcomeRow(outcome, verdict, attempt.candidate_key, flaky))
-    return outcomes
-
-
-def summarize(meta: RunMeta, verifier: Verifier, outcomes: dict[str, list[OutcomeRow]]) -> RunSummary:
-    return RunSummary(
-        run_name=meta.name, task=meta.task, model=meta.model, backend=meta.backend, simulated=meta.simulated,
-        tokens_estimated=meta.tokens_estimated,
-        verifier=f"{verifier.name} {verifier.version}",
-        problems=[ProblemOutcome(problem_id=pid, attempts=[row.outcome for row in rows],
-                                 flaky=any(row.flaky_instance for row in rows))
-                  for pid, rows in outcomes.items()],
-        unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
-        sampling_wall_s=meta.sampling_wall_s, cost=meta.cost,
-    )
-
-
 def write_verdicts(outcomes: dict[str, list[OutcomeRow]], path: Path, verifier: Verifier | None = None) -> int:
     extra = getattr(verifier, "verdict_fields", None)  # a verifier's own fields (swebench: instance_id, resolved, test_log)
 
@@ -227,39 +180,25 @@ def write_verdicts(outcomes: dict[str, list[OutcomeRow]], path: Path, verifier: 
     return dump_jsonl(rows(), path)
 
 
-def stored_meta(store: RunStore) -> RunMeta:
-    meta = store.meta()
-    if meta is None:
-        raise ConfigError(f"{store.path}: not a finished monkeys run store (no targets recorded)")
-    return meta
-
-
 def report_existing(run_dir: Path, cost: CostConfig | None = None) -> dict[str, Path]:
     """Recompute the report of a run directory from its store alone, and its HTML audit site.
 
     `cost`: price the run this way from now on (stored in the run, replacing its cost section).
     """
+    from harness.audit.site import write_site
     from harness.report.build import write_report
-    from harness.report.html import write_audit_site
 
-    if not (run_dir / "run.sqlite").is_file():
-        raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
     inputs = read_cost_inputs(cost) if cost is not None else None  # read before anything is written
-    store = RunStore(run_dir)
-    try:
-        meta = stored_meta(store)
+    with open_store(run_dir) as store:
+        meta = require_meta(store)
         if inputs is not None:
             store.set_cost(inputs)
-            meta = meta.model_copy(update={"cost": inputs})
         verifier = load_task(meta.task).verifier()
-        outcomes = attempt_outcomes(store, verifier, meta.targets)
-        summary = summarize(meta, verifier, outcomes)
-        write_verdicts(outcomes, run_dir / "verdicts.jsonl", verifier)
-    finally:
-        store.close()
-    paths = write_report(summary, run_dir)
-    paths["verdicts"] = run_dir / "verdicts.jsonl"
-    paths["audit_site"] = write_audit_site(run_dir)
+        view = RunView(store, verifier)
+        write_verdicts(view.outcomes, run_dir / "verdicts.jsonl", verifier)
+        paths = write_report(view.summary(), run_dir)
+        paths["verdicts"] = run_dir / "verdicts.jsonl"
+        paths["audit_site"] = write_site(run_dir, view)  # after the report: the site links its files
     return paths
 
 

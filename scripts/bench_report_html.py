@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the DevTools client lives with the tests
 
+from harness.audit.site import write_audit_site
 from harness.records import (
     Attempt,
     AttemptStatus,
@@ -35,7 +36,6 @@ from harness.records import (
     VerdictStatus,
 )
 from harness.registry import load_task
-from harness.report.html import write_audit_site
 from harness.store import RunMeta, RunStore
 from tests.harness.report.test_html import CHROMIUM, Chromium
 

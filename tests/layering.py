@@ -112,10 +112,19 @@ def parse_table(markdown: str) -> LayerTable:
     for layer in layers:
         if layer.may_import - known:
             raise TableError(f"layer {layer.name!r} may import unknown layers: {sorted(layer.may_import - known)}")
-    checked = [name for line in section if line.startswith(CHECKED_PREFIX) for name in _names(line[len(CHECKED_PREFIX):])]
+    checked = _names(_paragraph_after(section, CHECKED_PREFIX))
     if not checked:
         raise TableError(f"no line starting with {CHECKED_PREFIX!r} names what is checked")
     return LayerTable(tuple(layers), tuple(checked))
+
+
+def _paragraph_after(lines: list[str], prefix: str) -> str:
+    """The text of the paragraph that starts with `prefix` (its continuation lines too), without the prefix."""
+    for i, line in enumerate(lines):
+        if line.startswith(prefix):
+            end = next((j for j in range(i + 1, len(lines)) if not lines[j].strip()), len(lines))
+            return " ".join([line[len(prefix):], *lines[i + 1:end]])
+    return ""
 
 
 def load_table(path: Path = DOC) -> LayerTable:

@@ -49,7 +49,10 @@ TABLE = """\
 | high | `pkg.high`, `pkg.twin_a`, `pkg.twin_b` | low |
 | top | `pkg.top` | * |
 
-Checked by `tests/test_layers.py`: `pkg.*`.
+Checked by `tests/test_layers.py`: `pkg.*`,
+`pkg.low`.
+
+`not.checked`: a later paragraph.
 
 ## Next section
 
@@ -98,7 +101,7 @@ def test_the_table_is_read_from_its_section_only():
     assert table.layer_of("pkg.util.text").name == "low"
     assert table.layer_of("pkg.high").name == "high"  # the later section's row does not count
     assert table.layer_of("elsewhere") is None
-    assert table.checked == ("pkg.*",)
+    assert table.checked == ("pkg.*", "pkg.low")  # the whole paragraph, not the later one
 
 
 @pytest.mark.parametrize("changes", [
@@ -128,7 +131,7 @@ def test_a_module_outside_the_table_fails(tmp_path: Path):
 
 def test_unchecked_modules_may_break_the_table_until_they_are_checked(tmp_path: Path):
     root = write_package(tmp_path, CLEAN | {"pkg/low.py": "import pkg.top\n"})
-    narrow = parse_table(TABLE.replace("`pkg.*`.", "`pkg.high`, `pkg.top`."))
+    narrow = parse_table(TABLE.replace("`pkg.*`,\n`pkg.low`.", "`pkg.high`, `pkg.top`."))
     assert check(narrow, import_graph(root, ["pkg"])).ok
     assert not check(narrow, import_graph(root, ["pkg"]), every_module=True).ok
 

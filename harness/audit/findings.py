@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.audit.replay import current_verifier, index_ranges, open_store, replay_keys, verifier_task
+from harness.audit.replay import current_verifier, index_ranges, replay_keys, verifier_task
 from harness.records import AttemptStatus, VerdictStatus
+from harness.runview import attempt_outcomes, open_store, require_meta
 from harness.store import RunStore
 from harness.verifiers.base import Verifier
 
@@ -71,12 +72,6 @@ class AuditSummary:
 
     def render(self) -> str:
         return render_audit(self)
-
-
-def _targets(store: RunStore) -> dict[str, int]:
-    from harness.pipeline import stored_meta  # noqa: PLC0415 - the pipeline imports the executor and models
-
-    return stored_meta(store).targets
 
 
 def _error_findings(store: RunStore, targets: dict[str, int]) -> tuple[Finding, Finding]:
@@ -153,8 +148,6 @@ def _used_candidates(store: RunStore, targets: dict[str, int]) -> Counter[tuple[
 
 
 def _statuses(store: RunStore, verifier: Verifier, targets: dict[str, int]) -> dict[str, int]:
-    from harness.pipeline import attempt_outcomes  # noqa: PLC0415
-
     counts = Counter(row.outcome.status.value for rows in attempt_outcomes(store, verifier, targets).values() for row in rows)
     return {status.value: counts.get(status.value, 0) for status in VerdictStatus}
 
@@ -192,7 +185,7 @@ def audit(run_dir: Path, replay_sample: int = 0, seed: int = 0, workers: int = 2
     run_dir = Path(run_dir)
     with open_store(run_dir) as store:
         verifier = current_verifier(run_dir, store)
-        targets = _targets(store)
+        targets = require_meta(store).targets
         used = _used_candidates(store, targets)
         model_errors, no_answer = _error_findings(store, targets)
         found = _verdict_findings(store, verifier, used)

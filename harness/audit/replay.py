@@ -10,8 +10,6 @@ original logs are never overwritten; by default it reuses the run's flake checks
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from harness.config import ConfigError, VerifyConfig
 from harness.executors.local import LocalExecutor
 from harness.records import AttemptStatus, Candidate, Problem, Verdict
 from harness.registry import load_task
+from harness.runview import open_store
 from harness.store import RunStore
 from harness.verifiers.base import Verifier
 
@@ -30,17 +29,6 @@ EVIDENCE_SHOWN = 1500  # characters of evidence in the text rendering
 
 
 # ---------------------------------------------------------------- opening a run
-
-
-@contextmanager
-def open_store(run_dir: Path) -> Iterator[RunStore]:
-    if not (Path(run_dir) / "run.sqlite").is_file():
-        raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
-    store = RunStore(Path(run_dir))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _verify_config(run_dir: Path) -> VerifyConfig:

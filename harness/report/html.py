@@ -15,6 +15,10 @@ every node with textContent, so model output (hostile by assumption) is never pa
 Identical candidates appear once, with the indices of the attempts that produced them, and
 identical model outputs are stored once per problem.
 
+The site is rendered from outcome records (`harness.outcomes`: the run, and per problem its
+attempts with their verdicts and candidates), which harness.runview reads from the store;
+nothing here reads the store. `harness.audit.site.write_audit_site(run_dir)` does both.
+
 Artifacts are pluggable: `ATTEMPT_FINDERS` (per attempt, e.g. an agent's trajectory file) and
 `CANDIDATE_FINDERS` (per unique candidate, e.g. the test log named in swebench evidence) say
 where files are; `RENDERERS` turn a file into what the viewer shows.
@@ -26,15 +30,13 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from harness.config import ConfigError
-from harness.records import Attempt, Problem, Verdict, VerdictStatus
-from harness.store import RunStore
+from harness.outcomes import AuditedProblem, OutcomeRow, RunInfo
+from harness.records import Attempt, Verdict, VerdictStatus
 
 AUDIT_DIR = "audit"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -198,59 +200,12 @@ def _cut(text: str | None, limit: int) -> tuple[str | None, bool]:
     return text[:limit], True
 
 
-@dataclass
-class RunView:
-    """The run as the site needs it: meta, the current verifier, every attempt's status."""
-
-    store: RunStore
-    ctx: SiteContext
-    meta: dict[str, Any]
-    rows: dict[str, dict[int, Any]]  # problem id -> attempt index -> pipeline OutcomeRow
-    flaky_grading: Callable[[Verdict | None], tuple[bool, bool]] | None
-    positions: dict[str, int]
-
-
 @dataclass(frozen=True)
-class StoredVerifier:
-    """Stands in for a verifier this install cannot build: reads the verdicts it left."""
+class Site:
+    """What every page of the site is rendered with: the run and where its files are."""
 
-    name: str
-    version: str
-
-
-def _current_verifier(store: RunStore) -> Any:
-    """The task's verifier; for a task this install does not know, the most used stored one."""
-    from harness.registry import load_task  # noqa: PLC0415
-
-    try:
-        meta = store.meta()
-        return load_task(meta.task if meta else "").verifier()
-    except ConfigError:
-        counts = store.verdict_counts()
-        return StoredVerifier(*(max(counts, key=counts.__getitem__) if counts else ("none", "none")))
-
-
-def open_view(run_dir: Path, limits: SiteLimits) -> RunView:
-    from harness.pipeline import attempt_outcomes, stored_meta  # noqa: PLC0415 - pipeline imports heavy modules
-
-    if not (run_dir / "run.sqlite").is_file():
-        raise ConfigError(f"{run_dir}: no run store (run.sqlite) here")
-    store = RunStore(run_dir)
-    verifier = _current_verifier(store)
-    run = stored_meta(store)
-    outcomes = attempt_outcomes(store, verifier, run.targets)
-    rows = {pid: {row.outcome.index: row for row in items} for pid, items in outcomes.items()}
-    task = run.task
-    meta = {"name": run.name, "task": run.task, "model": run.model, "backend": run.backend, "simulated": run.simulated,
-            "verifier": f"{verifier.name} {verifier.version}"}
-    positions = store.problem_positions()
-    return RunView(store, SiteContext(run_dir, task, limits), meta, rows,
-                   getattr(verifier, "flaky_grading", None), positions)
-
-
-def _attempts_by_problem(store: RunStore) -> Iterator[tuple[str, list[Attempt]]]:
-    for problem_id, group in groupby(store.attempts(), key=lambda a: a.problem_id):
-        yield problem_id, list(group)
+    run: RunInfo
+    ctx: SiteContext
 
 
 # ---------------------------------------------------------------- one problem
@@ -308,20 +263,20 @@ def _relative_link(path: Path, run_dir: Path) -> str:
         return absolute.as_uri()
 
 
-def _status_of(row: Any) -> str:
+def _status_of(row: OutcomeRow) -> str:
     if row.candidate_key is not None and row.verdict is None and row.outcome.status is VerdictStatus.ERROR:
         return UNVERIFIED
     return row.outcome.status.value
 
 
-def _verdict_extras(view: RunView, verdict: Verdict | None) -> dict[str, Any]:
+def _verdict_extras(site: Site, row: OutcomeRow) -> dict[str, Any]:
     """What a verdict adds beyond its status: flaky grading (swebench), a majority re-run."""
+    verdict = row.verdict
     if verdict is None:
         return {}
     extras: dict[str, Any] = {"duration_s": round(verdict.duration_s, 3)}
-    if view.flaky_grading is not None:
-        lenient, flaky = view.flaky_grading(verdict)
-        extras |= {"lenient": lenient, "flaky": flaky}
+    if site.run.flaky_graded:
+        extras |= {"lenient": row.outcome.lenient_passed, "flaky": row.flaky_instance}
     majority = _evidence_json(verdict.evidence).get("majority")
     if isinstance(majority, dict):
         extras["majority"] = f"{majority.get('resolved_runs')}/{majority.get('runs')} runs resolved"
@@ -335,23 +290,22 @@ def _evidence_text(evidence: str, limit: int) -> tuple[str, bool]:
     return cut_text or "", cut
 
 
-def _candidates(view: RunView, problem_id: str, used: dict[str, list[int]], sink: ArtifactSink,
-                verdicts: dict[str, Verdict | None]) -> list[dict[str, Any]]:
+def _candidates(site: Site, audited: AuditedProblem, used: dict[str, list[int]], sink: ArtifactSink,
+                rows: dict[str, OutcomeRow]) -> list[dict[str, Any]]:
     """Each unique candidate once (in `used` order), with the attempts that produced it."""
-    limits = view.ctx.limits
-    contents = view.store.candidate_contents(problem_id)
+    limits, problem_id, contents = site.ctx.limits, audited.problem.id, audited.contents
     out = []
     for key, indices in used.items():
-        verdict = verdicts.get(key)
+        verdict = rows[key].verdict
         content, cut = _cut(contents.get(key, ""), limits.candidate_chars)
         evidence, evidence_cut = _evidence_text(verdict.evidence if verdict else "", limits.evidence_chars)
-        artifacts = [a for finder in CANDIDATE_FINDERS for a in (finder(view.ctx, problem_id, verdict) if verdict else [])]
+        artifacts = [a for finder in CANDIDATE_FINDERS for a in (finder(site.ctx, problem_id, verdict) if verdict else [])]
         out.append({
             "status": verdict.status.value if verdict else UNVERIFIED, "attempts": indices,
             "content": content, "content_cut": cut, "evidence": evidence, "evidence_cut": evidence_cut,
             "key": _shown_key(key, contents.get(key, "")),
             "artifacts": sink.add(artifacts),
-            **_verdict_extras(view, verdict),
+            **_verdict_extras(site, rows[key]),
         })
     return out
 
@@ -361,7 +315,7 @@ def _shown_key(key: str, content: str) -> str | None:
     return key if key != content and len(key) <= SHORT_KEY_CHARS and len(content) <= SHORT_KEY_CHARS else None
 
 
-def _attempt_entry(attempt: Attempt, row: Any, text_no: int, cand_no: int | None,
+def _attempt_entry(attempt: Attempt, row: OutcomeRow, text_no: int, cand_no: int | None,
                    artifacts: list[dict[str, Any]]) -> dict[str, Any]:
     entry: dict[str, Any] = {"i": attempt.index, "s": _status_of(row), "t": text_no, "seed": attempt.seed,
                              "finish": attempt.finish_reason, "pt": attempt.prompt_tokens,
@@ -377,33 +331,32 @@ def _attempt_entry(attempt: Attempt, row: Any, text_no: int, cand_no: int | None
     return entry
 
 
-def _dedup(attempts: list[Attempt], rows: dict[int, Any]) -> tuple[dict[str, int], dict[str, list[int]], dict[str, Verdict | None]]:
-    """Distinct outputs (text -> number), candidates (key -> attempt indices, most produced first), their verdicts."""
+def _dedup(attempts: list[tuple[Attempt, OutcomeRow]]) -> tuple[dict[str, int], dict[str, list[int]], dict[str, OutcomeRow]]:
+    """Distinct outputs (text -> number), candidates (key -> attempt indices, most produced first), and
+    per candidate a row of one of its attempts (they all share its verdict)."""
     texts: dict[str, int] = {}
     used: dict[str, list[int]] = {}
-    verdicts: dict[str, Verdict | None] = {}
-    for attempt in attempts:
+    rows: dict[str, OutcomeRow] = {}
+    for attempt, row in attempts:
         texts.setdefault(attempt.text, len(texts))
         if attempt.candidate_key is not None:
             used.setdefault(attempt.candidate_key, []).append(attempt.index)
-            verdicts[attempt.candidate_key] = rows[attempt.index].verdict
+            rows[attempt.candidate_key] = row
     used = dict(sorted(used.items(), key=lambda kv: (-len(kv[1]), kv[1][0])))
-    return texts, used, verdicts
+    return texts, used, rows
 
 
-def problem_payload(view: RunView, problem: Problem, attempts: list[Attempt], out: Path) -> dict[str, Any]:
+def problem_payload(site: Site, audited: AuditedProblem, out: Path) -> dict[str, Any]:
     """A problem's data file: attempts (within the run's targets), distinct outputs, unique candidates."""
-    limits, pos = view.ctx.limits, view.positions[problem.id]
-    rows = view.rows.get(problem.id, {})
-    attempts = [a for a in attempts if a.index in rows]
-    sink = ArtifactSink(pos, view.ctx, out)
-    texts, used, verdicts = _dedup(attempts, rows)
-    candidates = _candidates(view, problem.id, used, sink, verdicts)
+    limits, pos, problem = site.ctx.limits, audited.position, audited.problem
+    sink = ArtifactSink(pos, site.ctx, out)
+    texts, used, rows = _dedup(audited.attempts)
+    candidates = _candidates(site, audited, used, sink, rows)
     cand_no = {key: n for n, key in enumerate(used)}
-    entries = [_attempt_entry(a, rows[a.index], texts[a.text],
+    entries = [_attempt_entry(a, row, texts[a.text],
                               cand_no.get(a.candidate_key) if a.candidate_key else None,
-                              sink.add(a2 for finder in ATTEMPT_FINDERS for a2 in finder(view.ctx, a)))
-               for a in attempts]
+                              sink.add(a2 for finder in ATTEMPT_FINDERS for a2 in finder(site.ctx, a)))
+               for a, row in audited.attempts]
     sink.flush()
     question, question_cut = _cut(problem.question, limits.question_chars)
     cut_texts = [_cut(text, limits.output_chars) for text in texts]
@@ -479,52 +432,36 @@ def _index_html(title: str) -> str:
 """
 
 
-def _write_problems(view: RunView, out: Path) -> list[dict[str, Any]]:
-    problems = {p.id: p for p in view.store.problems()}
-    summaries: dict[str, dict[str, Any]] = {}
-    seen: set[str] = set()
-    for problem_id, attempts in _attempts_by_problem(view.store):
-        if problem_id in problems and problem_id in view.rows:
-            summaries[problem_id] = _write_problem(view, problems[problem_id], attempts, out)
-            seen.add(problem_id)
-    for problem_id in view.rows:  # targets with no attempt stored yet
-        if problem_id not in seen and problem_id in problems:
-            summaries[problem_id] = _write_problem(view, problems[problem_id], [], out)
-    return sorted(summaries.values(), key=lambda s: s["pos"])
-
-
-def _write_problem(view: RunView, problem: Problem, attempts: list[Attempt], out: Path) -> dict[str, Any]:
-    payload = problem_payload(view, problem, attempts, out)
+def _write_problem(site: Site, audited: AuditedProblem, out: Path) -> dict[str, Any]:
+    payload = problem_payload(site, audited, out)
     key = f"p/{payload['pos']:05d}"
     write_jsonp(out / "data" / f"{key}.js", key, payload)
-    return problem_summary(payload, view.ctx.limits.snippet_chars)
+    return problem_summary(payload, site.ctx.limits.snippet_chars)
 
 
-def build_site(run_dir: Path, out: Path, limits: SiteLimits) -> None:
+def build_site(run_dir: Path, run: RunInfo, problems: Iterable[AuditedProblem], out: Path, limits: SiteLimits) -> None:
     """Write the whole site into `out` (an empty directory)."""
-    view = open_view(run_dir, limits)
-    try:
-        problems = _write_problems(view, out)
-    finally:
-        view.store.close()
-    summary = {"run": view.meta, "files": _run_files(run_dir), "audit": _audit_findings(run_dir),
-               "problems": problems, "statuses": [s.value for s in VerdictStatus] + [UNVERIFIED]}
+    site = Site(run, SiteContext(run_dir, run.task, limits))
+    summaries = sorted((_write_problem(site, audited, out) for audited in problems), key=lambda s: s["pos"])
+    summary = {"run": run.model_dump(exclude={"flaky_graded"}), "files": _run_files(run_dir),
+               "audit": _audit_findings(run_dir), "problems": summaries,
+               "statuses": [s.value for s in VerdictStatus] + [UNVERIFIED]}
     write_jsonp(out / "data" / "summary.js", "summary", summary)
     (out / "assets").mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
         shutil.copyfile(STATIC_DIR / name, out / "assets" / name)
-    title = f"audit: {view.meta['name']}" + (" (SIMULATED model)" if view.meta["simulated"] else "")
+    title = f"audit: {run.name}" + (" (SIMULATED model)" if run.simulated else "")
     (out / "index.html").write_text(_index_html(title), encoding="utf-8")
 
 
-def write_audit_site(run_dir: Path, limits: SiteLimits | None = None) -> Path:
-    """Build `<run>/audit/` from the run store (replacing an older site whole); returns index.html."""
+def render_site(run_dir: Path, run: RunInfo, problems: Iterable[AuditedProblem], limits: SiteLimits | None = None) -> Path:
+    """Build `<run>/audit/` from the run's outcome records (replacing an older site whole); returns index.html."""
     run_dir = Path(run_dir)
     final = run_dir / AUDIT_DIR
     building = run_dir / f".{AUDIT_DIR}.{uuid.uuid4().hex}.tmp"
     try:
         building.mkdir()
-        build_site(run_dir, building, limits or SiteLimits())
+        build_site(run_dir, run, problems, building, limits or SiteLimits())
         _swap_in(building, final)
     finally:
         shutil.rmtree(building, ignore_errors=True)

@@ -242,7 +242,7 @@ def test_swebench_replay_keeps_its_logs_apart_and_reuses_flake_checks(tmp_path: 
     assert {path: path.stat().st_mtime_ns for path in original} == before, "replay must not touch the run's logs"
     assert not list((run_dir / "replay").rglob("gold.flake*.log")), "the run's flake check is reused, not re-run"
 
-    from harness.report.html import write_audit_site
+    from harness.audit.site import write_audit_site
 
     site = write_audit_site(run_dir)  # the real run's site: one test log per unique patch, loaded on click
     chunks = list((site.parent / "data" / "a").glob("*.js"))

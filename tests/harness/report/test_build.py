@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.records import VerdictStatus as S
 from harness.report import build
 from harness.report.build import (
@@ -17,7 +18,6 @@ from harness.report.build import (
     render_markdown,
     write_report,
 )
-from harness.report.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,8 @@ from typing import Any, Self
 
 import pytest
 
-from harness.report.html import SiteLimits, write_audit_site
+from harness.audit.site import write_audit_site
+from harness.report.html import SiteLimits
 from harness.store import RunMeta, RunStore
 from tests.harness.test_audit import (  # the run builders live with the audit tests
     GSM8K_ROWS,

@@ -253,7 +253,7 @@ def test_selection_is_reproducible_and_needs_sane_input() -> None:
 
 def outcome_problems(rows: list[list[bool]]) -> list:
     from harness.records import VerdictStatus
-    from harness.report.outcomes import AttemptOutcome, ProblemOutcome
+    from harness.outcomes import AttemptOutcome, ProblemOutcome
 
     return [ProblemOutcome(problem_id=f"p{i}", attempts=[
         AttemptOutcome(index=j, status=VerdictStatus.PASSED if ok else VerdictStatus.FAILED,
@@ -292,7 +292,7 @@ def test_report_statistics_of_degenerate_runs() -> None:
 
 def test_extra_plots_are_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from harness.report.build import build_report
-    from harness.report.outcomes import RunSummary
+    from harness.outcomes import RunSummary
     from harness.report.plots_extra import plot_extra
     from harness.report.stats import report_statistics
 

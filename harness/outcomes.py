@@ -1,15 +1,19 @@
-"""What a report is computed from: per problem, the verdict of every attempt.
+"""What reports and the audit site are computed from: per problem, the verdict of every attempt.
 
-The store (or an import of samples from another tool) produces these; report code never
-reads the store itself, so every number in a report is a function of this data alone.
+`harness.runview` builds these from the store (an import of samples from another tool goes
+through the store too); report code never reads the store itself, so every number in a report
+is a function of this data alone, and the audit site shows only what it holds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 from pydantic import BaseModel, Field
 
 from harness.pricing import CostInputs
-from harness.records import VerdictStatus
+from harness.records import Attempt, Problem, Verdict, VerdictStatus
 
 
 class AttemptOutcome(BaseModel):
@@ -56,3 +60,40 @@ class RunSummary(BaseModel):
     unique_candidates: int = 0  # distinct (problem, candidate) pairs actually verified
     sampling_wall_s: float | None = None  # measured time spent sampling, over every invocation (None: not measured)
     cost: CostInputs | None = None  # how to price the run, with its price entry and baselines read
+
+
+# ---------------------------------------------------------------- per attempt, with what it was judged by
+
+
+class OutcomeRow(NamedTuple):
+    outcome: AttemptOutcome
+    verdict: Verdict | None  # its candidate's verdict from the current verifier version
+    candidate_key: str | None
+    flaky_instance: bool = False  # the verifier found flaky tests on this attempt's problem
+
+
+# ---------------------------------------------------------------- what the audit site shows
+
+
+class RunInfo(BaseModel):
+    name: str
+    task: str
+    model: str
+    backend: str
+    simulated: bool
+    verifier: str  # "name version"
+    flaky_graded: bool = False  # the verifier tells flaky tests apart (rows carry lenient grades)
+
+
+@dataclass(frozen=True)
+class AuditedProblem:
+    """One problem with its attempts (the run's targets only) and their candidates.
+
+    A plain dataclass, not a pydantic record: a large run has millions of attempts, and these
+    are the store's own records, already validated.
+    """
+
+    problem: Problem
+    position: int  # the problem's place in the run: names its data files
+    attempts: list[tuple[Attempt, OutcomeRow]]  # in index order
+    contents: dict[str, str]  # candidate key -> content, for every candidate of the problem
