@@ -21,15 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from harness.report.bands import bootstrap_band, coverage_curve
+from harness.report.fits import extrapolation_check, fit_beta_binomial, fit_power_law
 from harness.report.passk import k_grid
-from harness.report.stats import (
-    bootstrap_band,
-    coverage_curve,
-    extrapolation_check,
-    fit_beta_binomial,
-    fit_power_law,
-    selection_curve,
-)
+from harness.report.selection_curve import selection_curve
 
 REAL_DEFAULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harness.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.records import VerdictStatus
 from harness.report.cost import render_cost_section, report_cost
+from harness.report.markdown import render_statistics
 from harness.report.passk import conventional_ks, k_grid, mean_pass_at_ks
 from harness.report.plots_extra import (
     COST_PLOT_NAME,
@@ -28,7 +29,6 @@ from harness.report.plots_extra import (
     flaky_figure,
     selection_figure,
 )
-from harness.report.stats import render_statistics
 from harness.select import majority_vote
 
 if TYPE_CHECKING:

@@ -189,8 +189,8 @@ def test_repository_baselines_file_is_valid() -> None:
 
 def outcomes(pass_counts: list[int], n: int = 4, prompt: int = 1000, completion: int = 500) -> list:
     """Problems LITE[0], LITE[1], ... with n attempts each, the first c of them passed."""
-    from harness.records import VerdictStatus
     from harness.outcomes import AttemptOutcome, ProblemOutcome
+    from harness.records import VerdictStatus
 
     def problem(i: int, passes: int) -> ProblemOutcome:
         attempts = [AttemptOutcome(index=j, status=VerdictStatus.PASSED if j < passes else VerdictStatus.FAILED,
