@@ -16,17 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from harness.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.records import VerdictStatus
-from harness.report.cost import render_cost_section, report_cost
-from harness.report.markdown import render_statistics
+from harness.report.cost import report_cost
+from harness.report.markdown import render_markdown
 from harness.report.passk import conventional_ks, k_grid, mean_pass_at_ks
-from harness.report.plots_extra import (
+from harness.report.plots import (
     COST_PLOT_NAME,
     FITS_PLOT_NAME,
     FLAKY_PLOT_NAME,
+    PLOT_NAME,
     SELECTION_PLOT_NAME,
     cost_coverage_figure,
+    coverage_figure,
     coverage_fits_figure,
     flaky_figure,
+    plot_coverage,
     selection_figure,
 )
 from harness.select import majority_vote
@@ -34,9 +37,6 @@ from harness.select import majority_vote
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-SIMULATED_BANNER = "**SIMULATED MODEL — these numbers do not describe any real model.**"
-PLOT_NAME = "coverage.png"
-HARDEST_SHOWN = 10
 # Statuses that mean no candidate reached a verifier, so they cannot have been deduplicated.
 _NO_CANDIDATE = (VerdictStatus.NO_ANSWER, VerdictStatus.MODEL_ERROR)
 
@@ -208,177 +208,6 @@ def _statistics(measured: list[ProblemOutcome], notes: list[str]) -> dict[str, A
         notes.append(f"statistics section left out: {exc}")
         return {}
     return stats
-
-
-# ---------------------------------------------------------------- markdown
-
-
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _facts_lines(report: dict[str, Any]) -> list[str]:
-    per_problem = str(report["samples_per_problem"])
-    if report["samples_per_problem_max"] != report["samples_per_problem"]:
-        per_problem += f" (min; max {report['samples_per_problem_max']})"
-    return [
-        "## Run", "",
-        f"- Task: `{report['task']}`", f"- Model: `{report['model']}`",
-        f"- Backend: `{report['backend']}`",
-        f"- Simulated model: {'**yes**' if report['simulated'] else 'no'}",
-        f"- Verifier: `{report['verifier'] or 'n/a'}`",
-        f"- Problems: {report['n_problems']} ({report['solved']} solved by at least one attempt)"
-        + (f", {report['n_problems_excluded']} excluded" if report["n_problems_excluded"] else ""),
-        f"- Samples per problem: {per_problem}", "",
-    ]
-
-
-def _pass_at_k_lines(report: dict[str, Any]) -> list[str]:
-    lines = ["## Coverage (pass@k)", ""]
-    if not report["pass_at_k"]:
-        return lines + ["No attempts, so no coverage.", ""]
-    lines += ["| k | pass@k |", "|---:|---:|"]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in report["pass_at_k"].items()]
-    conventional = ", ".join(f"pass@{k} = {_fmt(v)}" for k, v in report["pass_at_k_conventional"].items())
-    return lines + ["", f"Conventional: {conventional}", ""]
-
-
-def _selection_lines(report: dict[str, Any]) -> list[str]:
-    n = str(report["samples_per_problem"])
-    return [
-        "## Picking one answer vs. coverage", "",
-        "| measure | value |", "|---|---:|",
-        f"| pass@1 | {_fmt(report['pass_at_k'].get('1'))} |",
-        f"| majority vote (over {n} samples) | {_fmt(report['majority_vote'])} |",
-        f"| pass@{n} (coverage) | {_fmt(report['pass_at_k'].get(n))} |", "",
-    ]
-
-
-def _flaky_lines(report: dict[str, Any]) -> list[str]:
-    flaky = report.get("flaky")
-    if not flaky:
-        return []
-    strict, aside, steady = report["pass_at_k"], flaky["pass_at_k_flaky_tests_set_aside"], flaky["pass_at_k_without_flaky_problems"]
-    lines = ["## Flaky tests", "",
-             f"{len(flaky['flaky_problems'])} problem(s) have tests whose outcome varied when the reference solution was re-run: "
-             + (", ".join(f"`{pid}`" for pid in flaky["flaky_problems"]) or "none") + ".", "",
-             f"| k | strict | flaky tests set aside | without flaky problems ({flaky['n_problems_without_flaky']}) |",
-             "|---:|---:|---:|---:|"]
-    lines += [f"| {k} | {_fmt(strict.get(k))} | {_fmt(aside.get(k))} | {_fmt(steady.get(k))} |" for k in strict]
-    if "flaky" in report.get("plots", {}):
-        lines += ["", f"![effect of flaky tests]({report['plots']['flaky']})"]
-    return lines + [""]
-
-
-def _attempt_lines(report: dict[str, Any]) -> list[str]:
-    counts = report["attempts"]
-    lines = ["## Attempts", "", "| status | count |", "|---|---:|"]
-    lines += [f"| {name} | {count} |" for name, count in counts.items()]
-    problems = [("model_error", "model errors: the backend never answered"),
-                ("error", "verifier errors"), ("timeout", "verifier timeouts")]
-    for status, what in problems:
-        if counts.get(status):
-            # Loud on purpose: these count as failures and depress every rate above.
-            lines += ["", f"**WARNING: {counts[status]} {what}; counted as failed attempts.**"]
-    ratio = report["dedup_ratio"]
-    lines += ["", f"Unique candidates verified: {report['unique_candidates']} "
-              f"(attempts per unique candidate: {_fmt(ratio, 2)})", ""]
-    return lines
-
-
-def _token_lines(report: dict[str, Any]) -> list[str]:
-    tokens = report["tokens"]
-    wall = report["sampling_wall_s"]
-    estimate = (["- **Estimated**: the imported samples had no token counts; completions are counted as "
-                 "one token per 4 characters and prompts as 0, so costs from them are rough"]
-                if tokens.get("estimated") else [])
-    return ["## Tokens", "", *estimate,
-            f"- Prompt (summed over attempts): {tokens['prompt']}",
-            f"- Completion: {tokens['completion']}",
-            f"- Per attempt (mean): {_fmt(tokens['per_attempt_prompt_mean'], 1)} prompt, "
-            f"{_fmt(tokens['per_attempt_completion_mean'], 1)} completion",
-            f"- Sampling time (measured, all invocations): {'not measured' if wall is None else f'{wall:.1f} s'}", ""]
-
-
-def _cost_lines(report: dict[str, Any]) -> list[str]:
-    if report["cost"] is None:
-        return []
-    lines = render_cost_section(report["cost"])
-    if "cost_coverage" in report["plots"]:
-        lines += [f"![cost against coverage]({report['plots']['cost_coverage']})", ""]
-    return lines
-
-
-def _hardest_lines(report: dict[str, Any]) -> list[str]:
-    rows = [r for r in report["per_problem"] if not r["excluded"]]
-    rows.sort(key=lambda r: (r["pass_at_1"], r["majority_correct"], r["problem_id"]))
-    unsolved = sum(r["c"] == 0 for r in rows)
-    lines = [f"## Hardest problems ({unsolved} unsolved)", ""]
-    if not rows:
-        return lines + ["None.", ""]
-    lines += ["| problem | n | c | pass@1 | majority correct |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| `{r['problem_id']}` | {r['n']} | {r['c']} | {_fmt(r['pass_at_1'])} | "
-              f"{_fmt(r['majority_correct'])} |" for r in rows[:HARDEST_SHOWN]]
-    return lines + [""]
-
-
-def render_markdown(report: dict[str, Any], plot_name: str) -> str:
-    """report.md: the same numbers as report.json, readable, with the plot embedded."""
-    lines = [f"# Repeated sampling report: {report['run']}", ""]
-    if report["simulated"]:
-        lines += [SIMULATED_BANNER, ""]
-    lines += _facts_lines(report)
-    if report["notes"]:
-        lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
-    lines += _pass_at_k_lines(report)
-    lines += [f"![coverage against samples]({plot_name})", ""]
-    lines += render_statistics(report.get("statistics") or {}, FITS_PLOT_NAME, SELECTION_PLOT_NAME)
-    lines += _flaky_lines(report) + _selection_lines(report) + _attempt_lines(report) + _token_lines(report)
-    lines += _cost_lines(report)
-    lines += _hardest_lines(report)
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- plot
-
-
-def coverage_figure(report: dict[str, Any]) -> Figure:
-    """Coverage against k on a log2 axis, majority vote as a dashed line."""
-    import matplotlib  # lazy: reports are optional and matplotlib is slow to import
-
-    matplotlib.use("Agg")  # headless: runs on machines without a display
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullLocator
-
-    fig = Figure(figsize=(7, 4.5))  # a bare Figure keeps no global pyplot state
-    ax = fig.subplots()
-    ks = [int(k) for k in report["pass_at_k"]]
-    if ks:
-        ax.plot(ks, list(report["pass_at_k"].values()), marker="o", label="coverage (pass@k)", clip_on=False)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(ks, labels=[str(k) for k in ks])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlim(min(ks) / 1.3, max(ks) * 1.3)
-    else:
-        ax.text(0.5, 0.5, "no attempts", ha="center", va="center", transform=ax.transAxes)
-    if report["majority_vote"] is not None:
-        ax.axhline(report["majority_vote"], linestyle="--", color="C1",
-                   label=f"majority vote ({report['majority_vote']:.3f})")
-    ax.set_ylim(0.0, 1.0)
-    ax.set_xlabel("samples per problem (k)")
-    ax.set_ylabel("coverage")
-    ax.grid(True, alpha=0.3)
-    ax.set_title(f"{report['run']}" + (" (simulated model)" if report["simulated"] else ""))
-    if ks or report["majority_vote"] is not None:
-        ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_coverage(report: dict[str, Any], path: Path) -> None:
-    """The coverage plot as a PNG at 150 dpi."""
-    # format given: write_report passes a temp name without a .png suffix
-    coverage_figure(report).savefig(path, dpi=150, format="png")
 
 
 # ---------------------------------------------------------------- files

@@ -2,8 +2,8 @@
 
 - `run_cost_usd`, `charge_basis`: dollars for a run from its tokens or its measured GPU time,
   at the prices `harness.pricing` reads.
-- `cost_table` / `render_cost_table`: rows like Table 1 of Large Language Monkeys.
-- `report_cost` / `render_cost_section`: the cost section of report.json / report.md.
+- `cost_table`: rows like Table 1 of Large Language Monkeys.
+- `report_cost`: the cost section of report.json (harness.report.markdown renders it).
 """
 
 from __future__ import annotations
@@ -130,21 +130,6 @@ def cost_table(rows: Iterable[CostRow]) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def _money(value: float) -> str:
-    """Dollars as the paper prints them: 0.0072, 0.13, 10.8, 39 (trailing zeros dropped)."""
-    text = f"{value:.3g}" if abs(value) < 0.1 else f"{value:.2f}"  # 3 significant digits below 10 cents
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def render_cost_table(table: Sequence[dict[str, Any]]) -> str:
-    """Markdown for cost_table's rows."""
-    lines = ["| model | cost per attempt (USD) | attempts | % solved | total cost (USD) |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['system']} | {_money(r['cost_per_attempt_usd'])} | {r['attempts']} | "
-              f"{r['percent_solved']:.2f} | {_money(r['total_usd'])} |" for r in table]
-    return "\n".join(lines) + "\n"
-
-
 # ---------------------------------------------------------------- what the run is charged for
 
 
@@ -261,48 +246,3 @@ def report_cost(problems: Sequence[Any], model: str, inputs: CostInputs, samplin
     ks = _table_ks(entries, inputs.table_attempts, min(ns), section["notes"])
     rows = _section_rows(model, ns, cs, summary["per_attempt_usd"], entries, ks, ids)
     return section | {"baselines": entries, "table": cost_table(rows), "by_k": _cost_by_k(ns, cs, summary["per_attempt_usd"])}
-
-
-def _usd(value: float | None) -> str:
-    return "n/a" if value is None else f"${_money(value)}"
-
-
-def _reach_text(reach: dict[str, Any] | None) -> str:
-    if reach is None:
-        return "not reached with the samples taken"
-    return (f"{reach['k']} attempt{'' if reach['k'] == 1 else 's'} per problem (coverage {reach['coverage_at_k']:.4f}), "
-            f"{_usd(reach['total_usd'])} in all")
-
-
-def _basis_text(basis: dict[str, Any]) -> str:
-    price = basis["price"]
-    if "input_usd_per_mtok" in price:
-        rate = f"${price['input_usd_per_mtok']:g} / ${price['output_usd_per_mtok']:g} per million input / output tokens"
-    else:
-        rate = f"${price['usd_per_gpu_hour']:g} per GPU-hour"
-    text = f"`{basis['price_name']}` at {rate} ({price['source']}"
-    text += f", {price['as_of']})" if price.get("as_of") else ")"
-    if basis["kind"] == "gpu_hours":
-        how = (f"measured sampling time {basis['sampling_wall_s']:.1f} s x {basis['n_gpus']} GPU(s)"
-               if basis["gpu_hours_measured"] else "as configured")
-        text += f" for {basis['gpu_hours']:.4g} GPU-hours ({how})"
-    elif basis["kind"] == "gpu_throughput":
-        text += f" for completion tokens at {basis['tokens_per_second']:g} tokens/s on {basis['n_gpus']} GPU(s)"
-    return text
-
-
-def render_cost_section(cost: dict[str, Any]) -> list[str]:
-    """report.md lines for report_cost's section."""
-    lines = ["## Cost", "", f"- Priced: {_basis_text(cost['basis'])}"]
-    if cost["unavailable"]:
-        lines.append(f"- **Not priced: {cost['unavailable']}**")
-    else:
-        lines += [f"- Total: {_usd(cost['total_usd'])} for {cost['attempts']} attempts "
-                  f"({_usd(cost['per_attempt_usd'])} per attempt)",
-                  f"- Per solved problem: {_usd(cost['per_solved_problem_usd'])} ({cost['solved']} solved)"]
-    lines += [f"- To match {b['name']} ({100 * b['resolve_rate']:.2f}% single attempt; {b['source']}): "
-              f"{_reach_text(b['to_reach'])}" for b in cost["baselines"]]
-    lines += [f"- Note: {note}" for note in cost["notes"]]
-    if cost["table"]:
-        lines += ["", render_cost_table(cost["table"])]
-    return lines + [""]

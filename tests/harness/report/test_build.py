@@ -10,14 +10,9 @@ import pytest
 from harness.outcomes import AttemptOutcome, ProblemOutcome, RunSummary
 from harness.records import VerdictStatus as S
 from harness.report import build
-from harness.report.build import (
-    SIMULATED_BANNER,
-    build_report,
-    coverage_figure,
-    plot_coverage,
-    render_markdown,
-    write_report,
-)
+from harness.report.build import build_report, write_report
+from harness.report.markdown import SIMULATED_BANNER, render_markdown
+from harness.report.plots import coverage_figure, flaky_figure, plot_coverage
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -237,7 +232,7 @@ def test_flaky_plot_is_written_listed_and_linked(tmp_path: Path) -> None:
     assert paths["flaky_plot"] == tmp_path / "flaky.png" and paths["flaky_plot"].read_bytes().startswith(PNG_MAGIC)
     assert "![effect of flaky tests](flaky.png)" in paths["markdown"].read_text()
     # The plotted curves are report.json's: strict, set aside, without the flaky problem.
-    ax = build.flaky_figure(report).axes[0]
+    ax = flaky_figure(report).axes[0]
     curves = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
     assert curves["strict"] == pytest.approx([(0.5 + 0) / 2, (5 / 6 + 0) / 2, (1 + 0) / 2])
     assert curves["flaky tests set aside"] == pytest.approx([(0.5 + 0.25) / 2, (5 / 6 + 0.5) / 2, (1 + 1) / 2])

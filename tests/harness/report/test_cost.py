@@ -26,14 +26,13 @@ from harness.report.cost import (
     cost_summary,
     cost_table,
     cost_to_reach,
-    render_cost_section,
-    render_cost_table,
     report_cost,
     resolve_rate,
     row_from_outcomes,
     row_from_resolved,
     run_cost_usd,
 )
+from harness.report.markdown import render_cost_section, render_cost_table
 from harness.report.passk import mean_pass_at_k
 
 REPO = Path(__file__).resolve().parents[3]

@@ -53,7 +53,7 @@ def test_report_statistics_of_degenerate_runs() -> None:
 def test_extra_plots_are_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from harness.outcomes import RunSummary
     from harness.report.build import build_report
-    from harness.report.plots_extra import plot_extra
+    from harness.report.plots import plot_extra
     from harness.report.stats import report_statistics
 
     rng = np.random.default_rng(9)

@@ -1,6 +1,7 @@
-"""Plots beside coverage.png: coverage with its band and both scaling fits, selection without a
-verifier against coverage, cost against coverage with the frontier baselines, and the effect
-of flaky tests. Inputs are report dicts (report.json), so a plot can be redrawn from the file alone."""
+"""A report's plots: coverage against k (coverage.png), coverage with its band and both scaling fits,
+selection without a verifier against coverage, cost against coverage with the frontier baselines,
+and the effect of flaky tests. Inputs are report dicts (report.json), so a plot can be redrawn
+from the file alone."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+PLOT_NAME = "coverage.png"
 FITS_PLOT_NAME = "coverage_fits.png"
 SELECTION_PLOT_NAME = "selection.png"
 COST_PLOT_NAME = "cost_coverage.png"
@@ -18,7 +20,7 @@ FLAKY_PLOT_NAME = "flaky.png"
 
 
 def _new_figure() -> tuple[Figure, Axes]:
-    import matplotlib  # lazy, as in build.py: matplotlib is slow to import
+    import matplotlib  # lazy: reports are optional and matplotlib is slow to import
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -43,6 +45,45 @@ def _log2_axis(ax: Axes, ks: list[int], title: str, simulated: bool, legend_at: 
 def _predicted(section: dict[str, Any]) -> tuple[list[int], list[float]] | None:
     values = section.get("predicted")
     return None if not values else ([int(k) for k in values], list(values.values()))
+
+
+def coverage_figure(report: dict[str, Any]) -> Figure:
+    """Coverage against k on a log2 axis, majority vote as a dashed line."""
+    import matplotlib  # lazy: reports are optional and matplotlib is slow to import
+
+    matplotlib.use("Agg")  # headless: runs on machines without a display
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullLocator
+
+    fig = Figure(figsize=(7, 4.5))  # a bare Figure keeps no global pyplot state
+    ax = fig.subplots()
+    ks = [int(k) for k in report["pass_at_k"]]
+    if ks:
+        ax.plot(ks, list(report["pass_at_k"].values()), marker="o", label="coverage (pass@k)", clip_on=False)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, labels=[str(k) for k in ks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(min(ks) / 1.3, max(ks) * 1.3)
+    else:
+        ax.text(0.5, 0.5, "no attempts", ha="center", va="center", transform=ax.transAxes)
+    if report["majority_vote"] is not None:
+        ax.axhline(report["majority_vote"], linestyle="--", color="C1",
+                   label=f"majority vote ({report['majority_vote']:.3f})")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("samples per problem (k)")
+    ax.set_ylabel("coverage")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{report['run']}" + (" (simulated model)" if report["simulated"] else ""))
+    if ks or report["majority_vote"] is not None:
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage(report: dict[str, Any], path: Path) -> None:
+    """The coverage plot as a PNG at 150 dpi."""
+    # format given: write_report passes a temp name without a .png suffix
+    coverage_figure(report).savefig(path, dpi=150, format="png")
 
 
 def coverage_fits_figure(report: dict[str, Any]) -> Figure:
