@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.report.html import SiteLimits, render_site
+from harness.report.html import render_site
+from harness.report.site_artifacts import SiteLimits
 from harness.runview import RunView, open_store, require_meta, verifier_or_stored
 
 

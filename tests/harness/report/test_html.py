@@ -23,7 +23,7 @@ from typing import Any, Self
 import pytest
 
 from harness.audit.site import write_audit_site
-from harness.report.html import SiteLimits
+from harness.report.site_artifacts import SiteLimits
 from harness.store import RunMeta, RunStore
 from tests.harness.test_audit import (  # the run builders live with the audit tests
     GSM8K_ROWS,
@@ -316,9 +316,9 @@ def test_artifacts_logs_trajectories_and_flaky(swe_site: Path):
 
 
 def test_artifacts_split_into_chunks_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from harness.report import html
+    from harness.report import site_artifacts
 
-    monkeypatch.setattr(html, "CHUNK_CHARS", 10)  # every artifact fills a chunk on its own
+    monkeypatch.setattr(site_artifacts, "CHUNK_CHARS", 10)  # every artifact fills a chunk on its own
     site = write_audit_site(swebench_like_run(tmp_path / "swe"))
     data = problem_data(site, 0)
     refs = [data["candidates"][0]["artifacts"][0], data["attempts"][0]["artifacts"][0]]
