@@ -137,9 +137,16 @@ class RunStore:
     # -- problems ---------------------------------------------------------------------
 
     def put_problems(self, problems: list[Problem]) -> None:
-        rows = [(p.id, i, p.model_dump_json()) for i, p in enumerate(problems)]
+        """Store the problems not stored yet, placed after those that are (a later invocation may add some)."""
         with self._tx():
-            self.db.executemany("INSERT OR IGNORE INTO problems VALUES (?, ?, ?)", rows)
+            stored = {pid for (pid,) in self.db.execute("SELECT id FROM problems")}
+            start = self.db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM problems").fetchone()[0]
+            new: dict[str, Problem] = {}
+            for problem in problems:
+                if problem.id not in stored:
+                    new.setdefault(problem.id, problem)  # the first of an id wins, as before
+            rows = [(pid, start + i, p.model_dump_json()) for i, (pid, p) in enumerate(new.items())]
+            self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)", rows)
 
     def problems(self) -> list[Problem]:
         rows = self.db.execute("SELECT body FROM problems ORDER BY position")

@@ -157,3 +157,13 @@ def test_reads_the_audit_and_the_site_need(tmp_path):
         ("1", VerdictStatus.PASSED), ("2", VerdictStatus.FAILED)]
     assert store.judged_candidates() == {("a", "1")}
     assert store.verdict_counts() == {("v", "1"): 1, ("v", "2"): 1}
+
+
+def test_problems_added_later_get_places_of_their_own(tmp_path):
+    # A run widened later (`--instances b`, then `--instances a,b`): the audit site names files by place.
+    store = RunStore(tmp_path)
+    store.put_problems([Problem(id="b", task="t", question="qb")])
+    store.put_problems([Problem(id="a", task="t", question="qa"), Problem(id="b", task="t", question="changed")])
+    store.put_problems([Problem(id="c", task="t", question="qc"), Problem(id="c", task="t", question="twice")])
+    assert store.problem_positions() == {"b": 0, "a": 1, "c": 2}
+    assert [p.question for p in store.problems()] == ["qb", "qa", "qc"]  # a stored problem is kept as it was
