@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.registry import load_task
-from harness.runview import open_store
+from harness.runview import open_store, stored_task
 from harness.store import RunStore, dump_jsonl
 
 
 def attempt_rows(store: RunStore) -> Iterator[dict]:
-    meta = store.meta()
-    verifier = load_task(meta.task if meta else "").verifier()
+    verifier = load_task(stored_task(store)).verifier()
     verdicts = store.verdicts_by_candidate(verifier.name, verifier.version)
     for attempt in store.attempts():
         verdict = verdicts.get((attempt.problem_id, attempt.candidate_key)) if attempt.candidate_key else None

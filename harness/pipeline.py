@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.audit.site import write_site
 from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exist
 from harness.executors.base import Executor
 from harness.executors.choice import make_executor
@@ -25,6 +26,7 @@ from harness.problems.base import Task
 from harness.progress import ProgressBar
 from harness.records import Candidate, Problem, Verdict
 from harness.registry import load_task
+from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunMeta, RunStore, dump_jsonl
@@ -185,9 +187,6 @@ def report_existing(run_dir: Path, cost: CostConfig | None = None) -> dict[str, 
 
     `cost`: price the run this way from now on (stored in the run, replacing its cost section).
     """
-    from harness.audit.site import write_site
-    from harness.report.build import write_report
-
     inputs = read_cost_inputs(cost) if cost is not None else None  # read before anything is written
     with open_store(run_dir) as store:
         meta = require_meta(store)

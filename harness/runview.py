@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.config import ConfigError
 from harness.outcomes import AttemptOutcome, AuditedProblem, OutcomeRow, ProblemOutcome, RunInfo, RunSummary
-from harness.records import AttemptStatus, VerdictStatus
+from harness.records import Attempt, AttemptStatus, Problem, VerdictStatus
 from harness.store import STORE_FILE, RunMeta, RunStore
 from harness.verifiers.base import Verifier
 
@@ -32,6 +32,12 @@ def open_store(run_dir: Path) -> Iterator[RunStore]:
         yield store
     finally:
         store.close()
+
+
+def stored_task(store: RunStore) -> str:
+    """The task the store's run was recorded with ("" when none was: loading it then fails naming no task)."""
+    meta = store.meta()
+    return meta.task if meta else ""
 
 
 def require_meta(store: RunStore) -> RunMeta:
@@ -130,7 +136,7 @@ class RunView:
             if problem_id not in seen and problem_id in problems:
                 yield self._audited(problems[problem_id], positions[problem_id], [])
 
-    def _audited(self, problem, position: int, attempts: list) -> AuditedProblem:  # type: ignore[no-untyped-def]
+    def _audited(self, problem: Problem, position: int, attempts: list[Attempt]) -> AuditedProblem:
         rows = {row.outcome.index: row for row in self.outcomes[problem.id]}
         return AuditedProblem(problem=problem, position=position,
                               attempts=[(a, rows[a.index]) for a in attempts if a.index in rows],

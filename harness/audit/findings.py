@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.audit.replay import current_verifier, index_ranges, replay_keys, verifier_task
+from harness.audit.replay import current_verifier, index_ranges, replay_keys
 from harness.records import AttemptStatus, VerdictStatus
-from harness.runview import attempt_outcomes, open_store, require_meta
+from harness.runview import attempt_outcomes, open_store, require_meta, stored_task
 from harness.store import RunStore
 from harness.verifiers.base import Verifier
 
@@ -191,7 +191,7 @@ def audit(run_dir: Path, replay_sample: int = 0, seed: int = 0, workers: int = 2
         found = _verdict_findings(store, verifier, used)
         statuses = _statuses(store, verifier, targets)
         summary = AuditSummary(
-            run_dir=str(run_dir), task=verifier_task(store), verifier=f"{verifier.name} {verifier.version}",
+            run_dir=str(run_dir), task=stored_task(store), verifier=f"{verifier.name} {verifier.version}",
             written=datetime.now(UTC).isoformat(timespec="seconds"), problems=len(targets),
             attempts=sum(statuses.values()), statuses=statuses,
             model_errors=model_errors, verifier_errors=found["errors"], timeouts=found["timeouts"],

@@ -20,7 +20,7 @@ from harness.config import ConfigError, VerifyConfig
 from harness.executors.local import LocalExecutor
 from harness.records import AttemptStatus, Candidate, Problem, Verdict
 from harness.registry import load_task
-from harness.runview import open_store
+from harness.runview import open_store, stored_task
 from harness.store import RunStore
 from harness.verifiers.base import Verifier
 
@@ -42,16 +42,11 @@ def _verify_config(run_dir: Path) -> VerifyConfig:
 
 def current_verifier(run_dir: Path, store: RunStore) -> Verifier:
     """The task's verifier as the run configured it (verify.options), today's version."""
-    task = load_task(verifier_task(store))
+    task = load_task(stored_task(store))
     configure = getattr(task, "configure", None)
     if configure is not None:
         configure(_verify_config(run_dir))
     return task.verifier()
-
-
-def verifier_task(store: RunStore) -> str:
-    meta = store.meta()
-    return meta.task if meta else ""
 
 
 def _original_logs_dir(run_dir: Path) -> Path:
