@@ -19,7 +19,7 @@ import yaml
 from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exist
 from harness.executors.base import Executor, make_executor
 from harness.executors.local import LocalExecutor
-from harness.models.base import ModelBackend
+from harness.models.base import ModelBackend, ReportsServerBehaviour
 from harness.problems.base import Task
 from harness.progress import ProgressBar
 from harness.records import AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
@@ -32,6 +32,7 @@ from harness.verifiers.base import Verifier
 
 VERDICT_FLUSH_S = 2.0
 SAMPLING_WALL_KEY = "sampling_wall_s"  # store meta: seconds spent sampling, over every invocation
+BACKEND_NOTES_KEY = "backend_notes"  # store meta: what the server turned out to do (JSON key -> sentence), over every invocation
 CORRECT_CLASS = "<correct>"  # every attempt judged correct is equivalent to the gold answer, so to each other
 
 
@@ -138,7 +139,16 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
                 await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done)
     finally:
+        record_backend_notes(store, prepared.backend)
         await prepared.backend.aclose()
+
+
+def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
+    """Keep what the backend learned about its server (one request per sample, say) for the report."""
+    notes = backend.run_notes() if isinstance(backend, ReportsServerBehaviour) else {}
+    if notes:
+        stored = json.loads(store.get_meta(BACKEND_NOTES_KEY) or "{}")
+        store.set_meta({BACKEND_NOTES_KEY: json.dumps(stored | notes)})
 
 
 def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,
@@ -215,6 +225,7 @@ def summarize(store: RunStore, verifier: Verifier, outcomes: dict[str, list[Outc
         unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
         sampling_wall_s=None if wall is None else float(wall),
         cost=None if cost is None else CostInputs.model_validate_json(cost),
+        backend_notes=list(json.loads(store.get_meta(BACKEND_NOTES_KEY) or "{}").values()),
     )
 
 

@@ -77,13 +77,25 @@ class Completion(BaseModel):
     score: float | None = None  # a reward model's score, where the samples came with one (imported)
 
 
+class ModelErrorKind(StrEnum):
+    """Failures that mean something beyond "the call failed", so callers can act on them."""
+
+    CONTEXT_LENGTH = "context_length"  # the prompt (plus max_tokens) does not fit the model's context
+
+
 class GenerationResult(BaseModel):
-    """A request's outcome: n completions, or an error after the backend gave up retrying."""
+    """A request's outcome: n completions, or an error after the backend gave up retrying.
+
+    `prompt_shared`: the n samples came from one prefill of the prompt (False when the backend
+    had to send them one request each: each sample's prompt was then processed and billed).
+    """
 
     request: GenerationRequest
     completions: list[Completion] = Field(default_factory=list)
     error: str | None = None
+    error_kind: ModelErrorKind | None = None
     latency_s: float = 0.0
+    prompt_shared: bool = True
 
 
 class AttemptStatus(StrEnum):
