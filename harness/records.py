@@ -37,8 +37,9 @@ class GenerationRequest(BaseModel):
     """Attempts first_index .. first_index+n-1 of one problem, sampled in one call.
 
     The request's seed is base seed + first_index. Attempt first_index + j records seed + j;
-    backends that seed each sample (simulated) use exactly that, while vLLM and OpenAI servers
-    seed the request's n samples together from `seed`, so a rerun reproduces whole requests.
+    the simulated model and vLLM (V1 seeds child j of a request seed + j) use exactly that, as
+    does the OpenAI backend when it sends one call per sample; OpenAI-compatible servers that
+    honour `n` seed the n samples together from `seed`, so a rerun reproduces whole requests.
     Exactly one of prompt (completion API) and messages (chat API) is set. `tools` (OpenAI
     function schemas, chat only) lets the model answer with tool calls; messages may then hold
     assistant turns with `tool_calls` and `role: tool` results, hence values other than strings.

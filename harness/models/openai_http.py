@@ -212,7 +212,8 @@ class OpenAIBackend:
             body["messages"] = fold_system_messages(messages) if fold_system else messages
             prompt_text = "".join(str(m.get("content") or "") for m in messages)
             if request.tools:
-                body["tools"] = list(request.tools)
+                # Said, not left to the default: llama-cpp-python ignores tools unless tool_choice is "auto".
+                body.update(tools=list(request.tools), tool_choice="auto")
                 prompt_text += json.dumps(body["tools"])  # the schemas are part of the prompt the server bills
         else:
             if request.prompt is None:

@@ -137,7 +137,7 @@ def test_tools_are_sent_and_tool_calls_parsed_garbage_included() -> None:
         [result] = run_all(make_backend(server.base_url, api="chat"), [request])
     assert result.error is None, result.error
     [call] = server.requests
-    assert call.body["tools"] == list(TOOLS)
+    assert call.body["tools"] == list(TOOLS) and call.body["tool_choice"] == "auto"
     first, second = result.completions
     assert first.text == "" and first.finish_reason == "tool_calls"
     assert [(c.id, c.name, c.arguments) for c in first.tool_calls] == [("c1", "view", '{"path": "a.py"}'), ("c2", "view", '{"path": "b.py"')]
