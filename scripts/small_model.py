@@ -42,13 +42,19 @@ def gguf_path() -> Path:
     return path
 
 
+def default_threads() -> int:
+    """Half the cores, as llama-cpp-python would: its threads spin-wait on each other, so on a busy
+    machine more threads than free cores makes generation many times slower, not faster."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def server_command(port: int, *, tools: bool = False, n_ctx: int = 4096, threads: int | None = None,
                    python: str = sys.executable) -> list[str]:
     if importlib.util.find_spec("llama_cpp") is None:
         raise FileNotFoundError(f"llama.cpp's server (llama-cpp-python) is not installed: {INSTALL_HINT}")
     command = [python, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--model_alias", MODEL_NAME,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
-               "--n_threads", str(threads or os.cpu_count() or 1), "--verbose", "False"]
+               "--n_threads", str(threads or default_threads()), "--verbose", "False"]
     return command + (["--chat_format", TOOLS_CHAT_FORMAT] if tools else [])
 
 
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--tools", action="store_true", help=f"serve tool calls ({TOOLS_CHAT_FORMAT})")
     parser.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens (SmolLM2 was trained to 8192)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: half the cores)")
     parser.add_argument("--print-path", action="store_true", help="print the model file's path and exit")
     args = parser.parse_args(argv)
     try:

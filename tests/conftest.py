@@ -21,7 +21,8 @@ SMALL_CONTEXT = 4096  # tokens: room for the agent's prompts; a long prompt stil
 
 
 def _serve(tools: bool) -> Iterator[str]:
-    process, base_url = start_server(tools=tools, n_ctx=SMALL_CONTEXT, threads=2)
+    # One thread: llama.cpp's threads spin-wait on each other, and this machine is shared.
+    process, base_url = start_server(tools=tools, n_ctx=SMALL_CONTEXT, threads=1)
     try:
         yield base_url
     finally:

@@ -37,6 +37,7 @@ from harness.models.openai_responses import (
     check_status,
     fold_system_messages,
     parse_completions,
+    sendable_messages,
     split_by_length,
 )
 from harness.records import Completion, GenerationRequest, GenerationResult
@@ -209,7 +210,7 @@ class OpenAIBackend:
         body: dict[str, Any] = {"model": self.config.model}
         if self._chat:
             messages = list(request.messages) if request.messages is not None else [{"role": "user", "content": request.prompt}]
-            body["messages"] = fold_system_messages(messages) if fold_system else messages
+            body["messages"] = sendable_messages(fold_system_messages(messages) if fold_system else messages)
             prompt_text = "".join(str(m.get("content") or "") for m in messages)
             if request.tools:
                 # Said, not left to the default: llama-cpp-python ignores tools unless tool_choice is "auto".

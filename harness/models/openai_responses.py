@@ -13,7 +13,8 @@ Real servers differ from the API's documentation in ways handled here:
 - a chat template that rejects system messages: recognized, so the backend can fold the
   system prompt into the first user message;
 - tool calls as vLLM and llama.cpp emit them: arguments as a JSON string or an object, ids
-  missing, the legacy single `function_call`.
+  missing, the legacy single `function_call`; and sent back as every server takes them (an
+  assistant turn that was all tool calls carries "" as content: llama-cpp-python refuses null).
 """
 
 from __future__ import annotations
@@ -268,3 +269,11 @@ def fold_system_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, A
             message["content"] = f"{system}\n\n{message.get('content') or ''}"
             return rest
     return [{"role": "user", "content": system}, *rest]
+
+
+def sendable_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as every server takes them: an assistant turn's null content (all tool calls) becomes "".
+
+    OpenAI's API allows null there; llama-cpp-python's request model rejects it (a 500).
+    """
+    return [{**m, "content": ""} if m.get("role") == "assistant" and m.get("content") is None else m for m in messages]

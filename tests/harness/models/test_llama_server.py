@@ -7,9 +7,7 @@ calls), never what the text is.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -17,7 +15,8 @@ import httpx
 from agents.toolcalls import TOOL_NAMES, TOOL_SCHEMAS
 from harness.config import OpenAIModelConfig
 from harness.models.openai_http import OpenAIBackend
-from harness.records import GenerationRequest, GenerationResult, ModelErrorKind, SamplingParams
+from tests.harness.models.helpers import run_all  # noqa: E402
+from harness.records import GenerationRequest, ModelErrorKind, SamplingParams
 from tests.conftest import SMALL_CONTEXT, SMALL_MODEL
 
 QUESTION = ({"role": "system", "content": "You answer in one short sentence."},
@@ -35,15 +34,6 @@ def ask(n: int = 1, seed: int = 0, temperature: float = 0.9, max_tokens: int = 1
     return GenerationRequest(problem_id=problem_id, first_index=0, n=n, seed=seed, messages=messages, tools=tools,
                              params=SamplingParams(temperature=temperature, top_p=0.95, max_tokens=max_tokens, stop=stop))
 
-
-def run_all(model: OpenAIBackend, requests: Iterable[GenerationRequest]) -> list[GenerationResult]:
-    async def go() -> list[GenerationResult]:
-        try:
-            return [r async for r in model.generate(requests)]
-        finally:
-            await model.aclose()
-
-    return asyncio.run(go())
 
 
 def raw_chat(base_url: str, **body: Any) -> dict[str, Any]:
@@ -128,3 +118,14 @@ def test_tool_calls_as_llama_cpp_emits_them(llama_tools_server: str) -> None:
                     seed=5, temperature=0.9, top_p=0.95, max_tokens=64)
     message = body["choices"][0]["message"]
     assert message.get("tool_calls") or message.get("content")
+
+
+def test_a_tool_call_and_its_result_go_back_to_the_server(llama_tools_server: str) -> None:
+    # The assistant turn that was all tool calls has no text: llama-cpp-python refuses null content (a 500).
+    turn = ({"role": "user", "content": "Show me calc/ops.py."},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "view", "arguments": '{"path": "calc/ops.py"}'}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "1| def div(a, b):\n2|     return a // b"})
+    [result] = run_all(backend(llama_tools_server), [ask(n=1, seed=2, max_tokens=32, messages=turn, tools=TOOL_SCHEMAS)])
+    assert result.error is None, result.error
+    assert result.completions[0].tool_calls or result.completions[0].text

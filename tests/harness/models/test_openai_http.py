@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from fake_openai_server import FakeOpenAIServer, Fault, completion_tokens, promp
 from harness.config import ConfigError, OpenAIModelConfig, config_from_dict  # noqa: E402
 from harness.models.base import ModelBackend  # noqa: E402
 from harness.models.openai_http import OpenAIBackend, split_by_length  # noqa: E402
+from tests.harness.models.helpers import run_all  # noqa: E402
 from harness.records import GenerationRequest, GenerationResult, SamplingParams  # noqa: E402
 
 KEY_ENV = "MONKEYS_TEST_OPENAI_KEY"
@@ -57,15 +58,6 @@ def make_request(key: str, *, n: int = 2, seed: int = 7, chat: bool = False, sto
         return GenerationRequest(problem_id=key, first_index=0, n=n, seed=seed, messages=messages, params=params)
     return GenerationRequest(problem_id=key, first_index=0, n=n, seed=seed, prompt=key, params=params)
 
-
-def run_all(backend: OpenAIBackend, requests: Iterable[GenerationRequest]) -> list[GenerationResult]:
-    async def go() -> list[GenerationResult]:
-        try:
-            return [result async for result in backend.generate(requests)]
-        finally:
-            await backend.aclose()
-
-    return asyncio.run(go())
 
 
 def by_problem(results: list[GenerationResult]) -> dict[str, GenerationResult]:

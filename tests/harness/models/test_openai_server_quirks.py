@@ -7,9 +7,7 @@ meets the real llama.cpp server in tests/harness/models/test_llama_server.py.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,8 @@ from harness.config import OpenAIModelConfig  # noqa: E402
 from harness.models.base import ReportsServerBehaviour  # noqa: E402
 from harness.models.openai_http import NOTES, OpenAIBackend  # noqa: E402
 from harness.models.openai_responses import cut_at_stop, fold_system_messages  # noqa: E402
-from harness.records import GenerationRequest, GenerationResult, ModelErrorKind, SamplingParams  # noqa: E402
+from tests.harness.models.helpers import run_all  # noqa: E402
+from harness.records import GenerationRequest, ModelErrorKind, SamplingParams  # noqa: E402
 
 
 def make_backend(base_url: str, **overrides: Any) -> OpenAIBackend:
@@ -41,15 +40,6 @@ def request(key: str, *, n: int = 3, seed: int = 7, first_index: int = 0, temper
         return GenerationRequest(problem_id=key, first_index=first_index, n=n, seed=seed, messages=messages, params=params)
     return GenerationRequest(problem_id=key, first_index=first_index, n=n, seed=seed, prompt=key, params=params)
 
-
-def run_all(backend: OpenAIBackend, requests: Iterable[GenerationRequest]) -> list[GenerationResult]:
-    async def go() -> list[GenerationResult]:
-        try:
-            return [result async for result in backend.generate(requests)]
-        finally:
-            await backend.aclose()
-
-    return asyncio.run(go())
 
 
 def test_a_server_that_ignores_n_gets_one_call_per_sample_from_then_on() -> None:
@@ -179,3 +169,16 @@ def test_fold_system_messages() -> None:
                                                   {"role": "user", "content": "U2"}]
     assert fold_system_messages([{"role": "system", "content": "S"}]) == [{"role": "user", "content": "S"}]
     assert conversation[2] == {"role": "user", "content": "U"}  # the caller's messages are left alone
+
+
+def test_an_assistant_turn_of_only_tool_calls_is_sent_with_empty_content() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "view", "arguments": "{}"}}
+    messages = ({"role": "user", "content": "go"}, {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"})
+    with FakeOpenAIServer() as server:
+        server.start()
+        [result] = run_all(make_backend(server.base_url, api="chat"),
+                           [GenerationRequest(problem_id="t", first_index=0, n=1, seed=0, messages=messages)])
+    assert result.error is None
+    assert server.requests[0].body["messages"][1] == {"role": "assistant", "content": "", "tool_calls": [call]}
+    assert messages[1]["content"] is None  # the caller's messages are left alone
