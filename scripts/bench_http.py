@@ -95,22 +95,29 @@ async def bench(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
     for round_number in range(args.rounds):
         seed = 1000 * round_number
         seeds = [seed + i for i in range(len(texts))]
-        rows["direct"].append(await direct(base_url, texts, seeds, args.concurrency, args.max_tokens))
-        rows["monkeys"].append(await through_monkeys(single, texts, seed, 1, args.max_tokens))
         # The n > 1 scenario: request i's sample j has seed seed + i*n + j on both sides.
         fan_texts = [t for t in grouped for _ in range(args.n)]
         fan_seeds = [seed + i * args.n + j for i in range(len(grouped)) for j in range(args.n)]
-        rows["monkeys_n"].append(await through_monkeys(fanned, grouped, seed, args.n, args.max_tokens))
-        rows["direct_n"].append(await direct(base_url, fan_texts, fan_seeds, args.concurrency, args.max_tokens))
-        for name in rows:
+        arms = {
+            "direct": lambda: direct(base_url, texts, seeds, args.concurrency, args.max_tokens),
+            "monkeys": lambda: through_monkeys(single, texts, seed, 1, args.max_tokens),
+            "direct_n": lambda: direct(base_url, fan_texts, fan_seeds, args.concurrency, args.max_tokens),
+            "monkeys_n": lambda: through_monkeys(fanned, grouped, seed, args.n, args.max_tokens),
+        }
+        # Every other round the other side goes first, so neither always meets the server warm.
+        order = ["direct", "monkeys", "direct_n", "monkeys_n"] if round_number % 2 == 0 else ["monkeys", "direct", "monkeys_n", "direct_n"]
+        for name in order:
+            rows[name].append(await arms[name]())
             tokens, wall = rows[name][-1]
             print(f"round {round_number + 1} {name:9s} {tokens:5d} tokens in {wall:6.2f} s = {tokens / wall:6.1f} tokens/s",
                   file=sys.stderr)
     await single.aclose()
     await fanned.aclose()
     for a, b in (("direct", "monkeys"), ("direct_n", "monkeys_n")):
-        if [t for t, _ in rows[a]] != [t for t, _ in rows[b]]:
-            raise SystemExit(f"{a} and {b} generated different token counts: {rows[a]} vs {rows[b]} (not the same work)")
+        for (ta, _), (tb, _) in zip(rows[a], rows[b]):
+            # Same seeds, same work; llama.cpp's reuse of its cached prefix can still shift a sample's length.
+            if abs(ta - tb) > 0.1 * max(ta, tb):
+                raise SystemExit(f"{a} and {b} generated {ta} and {tb} tokens: not the same work")
     rate = {name: [t / w for t, w in values] for name, values in rows.items()}
     return {
         "tokens_per_s": {name: round(statistics.median(values), 1) for name, values in rate.items()},
