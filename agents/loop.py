@@ -28,7 +28,7 @@ from agents.trajectory import (
     Totals,
     TrajectoryFile,
 )
-from harness.records import GenerationRequest, GenerationResult, Problem, SamplingParams
+from harness.records import GenerationRequest, GenerationResult, ModelErrorKind, Problem, SamplingParams
 
 
 class EndStatus(StrEnum):
@@ -219,6 +219,8 @@ async def run_attempt(problem: Problem, env: Environment, spec: AttemptSpec, cli
         if (hit := _limit(state, config) or _fit_context(state, dialogue, config)) is not None:
             return _finish(state, spec, hit[0], hit[1], config, trajectory, resumed)
         result = await client.complete(_request(spec, state, dialogue, config))
+        if result.error_kind is ModelErrorKind.CONTEXT_LENGTH:  # the server's window, not our estimate: the same end
+            return _finish(state, spec, EndStatus.CONTEXT_LIMIT, result.error or "", config, trajectory, resumed)
         if result.error is not None or not result.completions:
             return _finish(state, spec, EndStatus.MODEL_ERROR, result.error or "no completion", config, trajectory, resumed)
         if pacer is not None:

@@ -60,6 +60,7 @@ class RunSummary(BaseModel):
     unique_candidates: int = 0  # distinct (problem, candidate) pairs actually verified
     sampling_wall_s: float | None = None  # measured time spent sampling, over every invocation (None: not measured)
     cost: CostInputs | None = None  # how to price the run, with its price entry and baselines read
+    backend_notes: list[str] = Field(default_factory=list)  # what the model server turned out to do, and how it was handled
 
 
 # ---------------------------------------------------------------- per attempt, with what it was judged by

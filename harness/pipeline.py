@@ -19,7 +19,7 @@ from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exis
 from harness.executors.base import Executor
 from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
-from harness.models.base import ModelBackend
+from harness.models.base import ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
 from harness.problems.base import Task
@@ -137,7 +137,15 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
                 await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done)
     finally:
+        record_backend_notes(store, prepared.backend)
         await prepared.backend.aclose()
+
+
+def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
+    """Keep what the backend learned about its server (one request per sample, say) for the report."""
+    notes = backend.run_notes() if isinstance(backend, ReportsServerBehaviour) else {}
+    if notes:
+        store.add_backend_notes(notes)
 
 
 def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,

@@ -37,8 +37,9 @@ class GenerationRequest(BaseModel):
     """Attempts first_index .. first_index+n-1 of one problem, sampled in one call.
 
     The request's seed is base seed + first_index. Attempt first_index + j records seed + j;
-    backends that seed each sample (simulated) use exactly that, while vLLM and OpenAI servers
-    seed the request's n samples together from `seed`, so a rerun reproduces whole requests.
+    the simulated model and vLLM (V1 seeds child j of a request seed + j) use exactly that, as
+    does the OpenAI backend when it sends one call per sample; OpenAI-compatible servers that
+    honour `n` seed the n samples together from `seed`, so a rerun reproduces whole requests.
     Exactly one of prompt (completion API) and messages (chat API) is set. `tools` (OpenAI
     function schemas, chat only) lets the model answer with tool calls; messages may then hold
     assistant turns with `tool_calls` and `role: tool` results, hence values other than strings.
@@ -77,13 +78,25 @@ class Completion(BaseModel):
     score: float | None = None  # a reward model's score, where the samples came with one (imported)
 
 
+class ModelErrorKind(StrEnum):
+    """Failures that mean something beyond "the call failed", so callers can act on them."""
+
+    CONTEXT_LENGTH = "context_length"  # the prompt (plus max_tokens) does not fit the model's context
+
+
 class GenerationResult(BaseModel):
-    """A request's outcome: n completions, or an error after the backend gave up retrying."""
+    """A request's outcome: n completions, or an error after the backend gave up retrying.
+
+    `prompt_shared`: the n samples came from one prefill of the prompt (False when the backend
+    had to send them one request each: each sample's prompt was then processed and billed).
+    """
 
     request: GenerationRequest
     completions: list[Completion] = Field(default_factory=list)
     error: str | None = None
+    error_kind: ModelErrorKind | None = None
     latency_s: float = 0.0
+    prompt_shared: bool = True
 
 
 class AttemptStatus(StrEnum):

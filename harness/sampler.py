@@ -61,9 +61,11 @@ def attempts_from_result(
     candidates: list[Candidate] = []
     if result.error is not None or len(result.completions) != req.n:
         error = result.error or f"backend returned {len(result.completions)} completions for n={req.n}"
+        # finish_reason says why when it is a known kind (context_length: the prompt does not fit).
+        kind = result.error_kind.value if result.error is not None and result.error_kind is not None else None
         for j in range(req.n):
             attempts.append(Attempt(problem_id=req.problem_id, index=req.first_index + j, seed=req.seed + j,
-                                    status=AttemptStatus.ERROR, error=error, latency_s=result.latency_s))
+                                    status=AttemptStatus.ERROR, error=error, finish_reason=kind, latency_s=result.latency_s))
         return attempts, candidates
     for j, completion in enumerate(result.completions):
         candidate = _safe_extract(task, problem, completion.text)
@@ -71,8 +73,10 @@ def attempts_from_result(
             candidates.append(candidate)
         attempts.append(Attempt(
             problem_id=req.problem_id, index=req.first_index + j, seed=req.seed + j, status=AttemptStatus.OK,
-            # The n samples of a request share one prompt, processed (and billed) once: charge it to the first.
-            text=completion.text, finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens if j == 0 else 0,
+            # The n samples of a request share one prompt, processed (and billed) once: charge it to the first
+            # (unless the backend had to send them one request each).
+            text=completion.text, finish_reason=completion.finish_reason,
+            prompt_tokens=completion.prompt_tokens if j == 0 or not result.prompt_shared else 0,
             completion_tokens=completion.completion_tokens, latency_s=result.latency_s,
             candidate_key=candidate.key if candidate else None, score=completion.score,
         ))

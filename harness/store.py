@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from harness.pricing import CostInputs
 from harness.records import Attempt, AttemptStatus, Candidate, Problem, Verdict, VerdictStatus
@@ -73,6 +73,8 @@ class RunMeta(BaseModel):
     # Seconds spent sampling summed over invocations, Ctrl-C'd ones included; None: never measured (replayed samples).
     sampling_wall_s: float | None = None
     cost: CostInputs | None = None  # the config's cost section with its files read: a report prices from the store alone
+    # What the model server turned out to do and how it was handled (note key -> sentence), over every invocation.
+    backend_notes: dict[str, str] = Field(default_factory=dict)
 
 
 class RunStore:
@@ -124,6 +126,12 @@ class RunStore:
             total = (meta.sampling_wall_s or 0.0) + seconds
             self._write_meta(meta.model_copy(update={"sampling_wall_s": total}))
         return total
+
+    def add_backend_notes(self, notes: dict[str, str]) -> None:
+        """Keep what the backend learned about its server (one request per sample, say), merged with earlier invocations'."""
+        with self._tx():
+            meta = self._meta_for_update()
+            self._write_meta(meta.model_copy(update={"backend_notes": meta.backend_notes | notes}))
 
     def _meta_for_update(self) -> RunMeta:
         meta = self.meta()

@@ -27,3 +27,14 @@ class ModelBackend(Protocol):
 
 class BackendUnavailable(RuntimeError):
     """A backend cannot be built here (missing extra, missing file); the message says what to do."""
+
+
+@runtime_checkable
+class ReportsServerBehaviour(Protocol):
+    """A backend that adapts to what its server turns out to do, and says so.
+
+    `run_notes()`: key -> sentence, one per thing learned (e.g. the server ignores `n`, so
+    samples went one request each). The run store keeps them and the report lists them.
+    """
+
+    def run_notes(self) -> dict[str, str]: ...

@@ -1,11 +1,18 @@
-"""A backend for any OpenAI-compatible HTTP server: vLLM serve, SGLang, hosted APIs.
+"""A backend for any OpenAI-compatible HTTP server: vLLM serve, llama.cpp, SGLang, hosted APIs.
 
-Requests are pulled lazily from the caller's iterable and at most `concurrency` are in
-flight at once, so a run of millions of samples never materializes its request list.
+Requests are pulled lazily from the caller's iterable and at most `concurrency` HTTP calls are
+in flight at once, so a run of millions of samples never materializes its request list.
 Transient failures (429, 5xx, timeouts, dropped connections, malformed bodies) are
 retried with jittered exponential backoff; a request that still fails is yielded as a
 result with `error` set, so the caller can count it as a failed attempt instead of
 losing it.
+
+What a server turns out to do is learned once and kept for the backend's life, and said in
+`run_notes()` (the run records them, the report shows them): a server that returns fewer
+choices than `n` gets every later sample as a request of its own (seed + j for sample j),
+and so does greedy sampling with n > 1 on every server; a chat template that refuses system
+messages gets the system prompt at the start of the first user message. Response bodies are
+read by openai_responses.py.
 """
 
 from __future__ import annotations
@@ -23,7 +30,17 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from harness.concurrency import bounded_as_completed
 from harness.config import ConfigError, OpenAIModelConfig
-from harness.records import Completion, GenerationRequest, GenerationResult, ToolCall
+from harness.models.openai_responses import (
+    AttemptError,
+    FewerChoices,
+    ParsedResponse,
+    check_status,
+    fold_system_messages,
+    parse_completions,
+    sendable_messages,
+    split_by_length,
+)
+from harness.records import Completion, GenerationRequest, GenerationResult
 
 if TYPE_CHECKING:
     from harness.config import RunConfig
@@ -32,165 +49,23 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# 408 (request timeout) and 409 (conflict) are the 4xx codes that mean "try again".
-_RETRYABLE_4XX = frozenset({408, 409, 429})
-_MAX_ERROR_CHARS = 500  # server error bodies can be whole HTML pages
+__all__ = ["AttemptError", "OpenAIBackend", "split_by_length"]
 
-
-class AttemptError(Exception):
-    """One failed HTTP attempt; `retryable` decides whether tenacity tries again."""
-
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-def split_by_length(total: int, lengths: Sequence[int]) -> list[int]:
-    """Split `total` into integers proportional to `lengths` that sum exactly to `total`.
-
-    Largest-remainder method: floor every share, then hand the leftover units to the
-    largest fractional parts (ties go to the earlier choice, so the split is deterministic).
-    All-zero lengths split evenly.
-    """
-    if not lengths:
-        return []
-    weights = list(lengths) if sum(lengths) > 0 else [1] * len(lengths)
-    weight_sum = sum(weights)
-    # Integer arithmetic: floor and remainder of total * w / weight_sum, no float error.
-    parts = [total * w // weight_sum for w in weights]
-    remainders = [total * w % weight_sum for w in weights]
-    leftover = total - sum(parts)
-    for i in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:leftover]:
-        parts[i] += 1
-    return parts
-
-
-def _estimate_tokens(text: str) -> int:
-    """A cheap stand-in when the server reports no usage (about four characters a token)."""
-    return len(text) // 4
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a numeric Retry-After header; HTTP-date forms fall back to backoff."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
-def _server_message(response: httpx.Response) -> str:
-    """The human part of an error body: OpenAI's error.message, FastAPI's detail, or raw text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:_MAX_ERROR_CHARS]
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and "message" in error:
-            return str(error["message"])[:_MAX_ERROR_CHARS]
-        for key in ("message", "detail", "error"):
-            if key in body:
-                return str(body[key])[:_MAX_ERROR_CHARS]
-    return response.text[:_MAX_ERROR_CHARS]
-
-
-def _check_status(response: httpx.Response) -> None:
-    if response.status_code < 300:
-        return
-    status = response.status_code
-    retryable = status in _RETRYABLE_4XX or status >= 500
-    retry_after = _parse_retry_after(response.headers.get("retry-after")) if status == 429 else None
-    raise AttemptError(f"HTTP {status}: {_server_message(response)}", retryable=retryable, retry_after=retry_after)
-
-
-def _choice_text(choice: dict[str, Any], chat: bool) -> str:
-    if chat:
-        message = choice.get("message")
-        if not isinstance(message, dict):
-            raise AttemptError("malformed response: a choice has no message", retryable=True)
-        text = message.get("content")
-    else:
-        text = choice.get("text")
-    if text is None:  # e.g. a chat turn that was all tool calls, or a zero-length sample
-        return ""
-    if not isinstance(text, str):
-        raise AttemptError(f"malformed response: choice text is {type(text).__name__}, not a string", retryable=True)
-    return text
-
-
-def _choice_tool_calls(choice: dict[str, Any], chat: bool) -> tuple[ToolCall, ...]:
-    """The message's tool calls, kept even when odd: what the model meant is the agent's to judge.
-
-    An entry that is not a well-formed call becomes a ToolCall without a name holding the raw
-    entry, so the agent can answer it with format feedback instead of the run failing.
-    """
-    message = choice.get("message") if chat else None
-    raw = message.get("tool_calls") if isinstance(message, dict) else None
-    if not raw:
-        return ()
-    if not isinstance(raw, list):
-        raw = [raw]
-    return tuple(_tool_call(entry) for entry in raw)
-
-
-def _tool_call(entry: Any) -> ToolCall:
-    function = entry.get("function") if isinstance(entry, dict) else None
-    if not isinstance(function, dict):
-        return ToolCall(arguments=json.dumps(entry, default=str))
-    call_id, name, arguments = entry.get("id"), function.get("name"), function.get("arguments")
-    if not isinstance(arguments, str):  # some servers send the arguments as an object
-        arguments = "" if arguments is None else json.dumps(arguments, default=str)
-    return ToolCall(id=call_id if isinstance(call_id, str) else "", name=name if isinstance(name, str) else "",
-                    arguments=arguments)
-
-
-def _sorted_choices(body: Any, n: int) -> list[dict[str, Any]]:
-    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
-        raise AttemptError("malformed response: no 'choices' list", retryable=True)
-    choices = body["choices"]
-    if not all(isinstance(c, dict) for c in choices):
-        raise AttemptError("malformed response: a choice is not an object", retryable=True)
-    if len(choices) < n:
-        raise AttemptError(f"malformed response: {len(choices)} choices for n={n}", retryable=True)
-    # Servers may return choices out of order; `index` is what ties a choice to its seed.
-    # Extra choices beyond n have no attempt index to go to, so they are dropped.
-    ordered = sorted(enumerate(choices), key=lambda pair: (_int_or(pair[1].get("index"), pair[0]), pair[0]))
-    return [choice for _, choice in ordered[:n]]
-
-
-def _int_or(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def parse_completions(body: Any, n: int, chat: bool, prompt_text: str) -> list[Completion]:
-    """The n completions in a response body, with usage split across them."""
-    choices = _sorted_choices(body, n)
-    texts = [_choice_text(c, chat) for c in choices]
-    calls = [_choice_tool_calls(c, chat) for c in choices]
-    # What each choice generated: its text and its calls' names and arguments.
-    lengths = [len(t) + sum(len(call.name) + len(call.arguments) for call in cs) for t, cs in zip(texts, calls)]
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    prompt_tokens = _int_or(usage.get("prompt_tokens"), _estimate_tokens(prompt_text))
-    total = usage.get("completion_tokens")
-    if isinstance(total, int) and not isinstance(total, bool):
-        # usage.completion_tokens counts all n samples together.
-        per_choice = split_by_length(total, lengths)
-    else:
-        per_choice = [length // 4 for length in lengths]
-    return [
-        Completion(
-            text=text,
-            tool_calls=tool_calls,
-            finish_reason=c.get("finish_reason") if isinstance(c.get("finish_reason"), str) else None,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=tokens,
-        )
-        for c, text, tool_calls, tokens in zip(choices, texts, calls, per_choice)
-    ]
+# What run_notes() says about a server, by what was learned.
+NOTES = {
+    "one_choice_per_call": "The server returned fewer choices than n (it ignores `n`): every sample was sent as a "
+                           "request of its own with its own seed, so the samples of a request no longer share one "
+                           "prefill of the prompt, and each attempt is charged its prompt tokens.",
+    "greedy_split": "Temperature 0 with n > 1: every sample was sent as a request of its own (greedy sampling "
+                    "does not fan out), each charged its prompt tokens.",
+    "system_folded": "The server's chat template refused system messages: the system prompt was sent at the "
+                     "start of the first user message instead.",
+    "usage_estimated": "The server left out (some of) `usage` in some responses: those token counts are "
+                       "estimated at 4 characters a token.",
+    "stop_cut": "The server returned text past a stop sequence: it was cut at the first stop sequence here.",
+    "context_length": "Some requests did not fit the server's context window: their attempts ended with "
+                      "finish_reason context_length (the run went on).",
+}
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -198,7 +73,8 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 class OpenAIBackend:
-    """Sends each GenerationRequest as one /chat/completions or /completions call with `n` samples."""
+    """Sends each GenerationRequest as one /chat/completions or /completions call with `n` samples
+    (or, where the server or greedy sampling needs it, one call per sample)."""
 
     name = "openai"
     simulated = False
@@ -219,7 +95,9 @@ class OpenAIBackend:
         self._backoff = wait_exponential(multiplier=retry_base_s, max=retry_max_s) + wait_random(0, retry_base_s)
         self._retry_after_cap_s = retry_after_cap_s
         self._http: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.learned: set[str] = set()  # keys of NOTES: what this server turned out to do
 
     @classmethod
     def from_config(cls, run_config: RunConfig, task: Task, problems: list[Problem]) -> OpenAIBackend:
@@ -230,6 +108,15 @@ class OpenAIBackend:
 
     def __repr__(self) -> str:  # deliberately leaves the API key out
         return f"OpenAIBackend(url={self._url!r}, model={self.config.model!r})"
+
+    def run_notes(self) -> dict[str, str]:
+        """What the server turned out to do and how it was handled, for the run's report."""
+        return {key: NOTES[key] for key in sorted(self.learned)}
+
+    def _learn(self, key: str) -> None:
+        if key not in self.learned:
+            self.learned.add(key)
+            logger.warning("%s: %s", self._url, NOTES[key])
 
     def _client(self) -> httpx.AsyncClient:
         # Built on first use so it binds to the event loop that actually runs generate(); a
@@ -244,6 +131,8 @@ class OpenAIBackend:
             # No pool timeout: waiting for a free connection is queueing, not a server fault.
             timeout = httpx.Timeout(self.config.timeout_s, pool=None)
             self._http = httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout)
+            # Calls in flight, whether a request went as one call or one per sample.
+            self._slots = asyncio.Semaphore(self.config.concurrency)
         return self._http
 
     async def aclose(self) -> None:
@@ -261,27 +150,71 @@ class OpenAIBackend:
         """One request end to end; failures become a result with `error`, never an exception."""
         started = time.monotonic()
         try:
-            body, prompt_text = self._build_body(request)
-            completions = await self._post_with_retries(body, request.n, prompt_text)
+            completions, shared = await self._sample(request)
         except AttemptError as exc:
-            return GenerationResult(request=request, error=self._redact(str(exc)), latency_s=time.monotonic() - started)
+            if exc.kind is not None:
+                self._learn(exc.kind.value)
+            return GenerationResult(request=request, error=self._redact(str(exc)), error_kind=exc.kind,
+                                    latency_s=time.monotonic() - started)
         except Exception as exc:  # a bug here must not take the other in-flight requests down
             logger.exception("unexpected failure for problem %s", request.problem_id)
             message = f"unexpected {type(exc).__name__}: {exc}"
             return GenerationResult(request=request, error=self._redact(message), latency_s=time.monotonic() - started)
-        return GenerationResult(request=request, completions=completions, latency_s=time.monotonic() - started)
+        return GenerationResult(request=request, completions=completions, latency_s=time.monotonic() - started,
+                                prompt_shared=shared)
 
-    def _build_body(self, request: GenerationRequest) -> tuple[dict[str, Any], str]:
+    async def _sample(self, request: GenerationRequest) -> tuple[list[Completion], bool]:
+        """The request's n completions, and whether they shared one prefill of the prompt."""
+        if request.n > 1 and request.params.temperature == 0:
+            self._learn("greedy_split")
+            return await self._one_call_per_sample(request), False
+        if request.n > 1 and "one_choice_per_call" in self.learned:
+            return await self._one_call_per_sample(request), False
+        try:
+            return await self._call(request, request.n, request.seed), True
+        except FewerChoices:
+            self._learn("one_choice_per_call")
+            return await self._one_call_per_sample(request), False
+
+    async def _one_call_per_sample(self, request: GenerationRequest) -> list[Completion]:
+        """Sample j as a call of its own with seed + j: the attempt's own seed."""
+        parts = await asyncio.gather(*(self._call(request, 1, request.seed + j) for j in range(request.n)),
+                                     return_exceptions=True)
+        for part in parts:
+            if isinstance(part, BaseException):
+                raise part
+        return [completion for part in parts for completion in part]  # type: ignore[union-attr]
+
+    async def _call(self, request: GenerationRequest, n: int, seed: int) -> list[Completion]:
+        """One HTTP call for n samples; a refused system message is folded in and the call made again."""
+        fold = "system_folded" in self.learned
+        body, prompt_text = self._build_body(request, n, seed, fold_system=fold)
+        try:
+            parsed = await self._post_with_retries(body, n, prompt_text, request.params.stop)
+        except AttemptError as exc:
+            if not (exc.system_rejected and not fold and any(m.get("role") == "system" for m in body.get("messages", ()))):
+                raise
+            body, prompt_text = self._build_body(request, n, seed, fold_system=True)
+            parsed = await self._post_with_retries(body, n, prompt_text, request.params.stop)
+            self._learn("system_folded")
+        if parsed.estimated:
+            self._learn("usage_estimated")
+        if parsed.stop_cut:
+            self._learn("stop_cut")
+        return parsed.completions
+
+    def _build_body(self, request: GenerationRequest, n: int, seed: int, fold_system: bool = False) -> tuple[dict[str, Any], str]:
         """The JSON body for the configured API, and the prompt text (for token estimates)."""
         if (request.prompt is None) == (request.messages is None):
             raise AttemptError("invalid request: set exactly one of prompt and messages", retryable=False)
         body: dict[str, Any] = {"model": self.config.model}
         if self._chat:
             messages = list(request.messages) if request.messages is not None else [{"role": "user", "content": request.prompt}]
-            body["messages"] = messages
+            body["messages"] = sendable_messages(fold_system_messages(messages) if fold_system else messages)
             prompt_text = "".join(str(m.get("content") or "") for m in messages)
             if request.tools:
-                body["tools"] = list(request.tools)
+                # Said, not left to the default: llama-cpp-python ignores tools unless tool_choice is "auto".
+                body.update(tools=list(request.tools), tool_choice="auto")
                 prompt_text += json.dumps(body["tools"])  # the schemas are part of the prompt the server bills
         else:
             if request.prompt is None:
@@ -290,20 +223,20 @@ class OpenAIBackend:
                 raise AttemptError("invalid request: tools need the chat API (model.api: chat)", retryable=False)
             body["prompt"] = prompt_text = request.prompt
         params = request.params
-        body.update(n=request.n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens)
+        body.update(n=n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens)
         if params.stop:
             body["stop"] = list(params.stop)
         if self.config.send_seed:
-            body["seed"] = request.seed
+            body["seed"] = seed
         return body, prompt_text
 
-    async def _post_with_retries(self, body: dict[str, Any], n: int, prompt_text: str) -> list[Completion]:
+    async def _post_with_retries(self, body: dict[str, Any], n: int, prompt_text: str, stop: Sequence[str]) -> ParsedResponse:
         attempts = 0
 
-        async def attempt() -> list[Completion]:
+        async def attempt() -> ParsedResponse:
             nonlocal attempts
             attempts += 1
-            return await self._post_once(body, n, prompt_text)
+            return await self._post_once(body, n, prompt_text, stop)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_retries + 1),
@@ -319,21 +252,24 @@ class OpenAIBackend:
                 raise AttemptError(f"{exc} (gave up after {attempts} attempts)", retryable=False) from exc
             raise
 
-    async def _post_once(self, body: dict[str, Any], n: int, prompt_text: str) -> list[Completion]:
-        try:
-            # The overall deadline: httpx's own timeout bounds each read, not the whole call.
-            async with asyncio.timeout(self.config.timeout_s):
-                response = await self._client().post(self._url, json=body)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise AttemptError(f"timed out after {self.config.timeout_s}s ({type(exc).__name__})", retryable=True) from exc
-        except httpx.TransportError as exc:  # refused, reset, closed without a response
-            raise AttemptError(f"connection error: {type(exc).__name__}: {exc}", retryable=True) from exc
-        _check_status(response)
+    async def _post_once(self, body: dict[str, Any], n: int, prompt_text: str, stop: Sequence[str]) -> ParsedResponse:
+        client = self._client()
+        assert self._slots is not None
+        async with self._slots:
+            try:
+                # The overall deadline: httpx's own timeout bounds each read, not the whole call.
+                async with asyncio.timeout(self.config.timeout_s):
+                    response = await client.post(self._url, json=body)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise AttemptError(f"timed out after {self.config.timeout_s}s ({type(exc).__name__})", retryable=True) from exc
+            except httpx.TransportError as exc:  # refused, reset, closed without a response
+                raise AttemptError(f"connection error: {type(exc).__name__}: {exc}", retryable=True) from exc
+        check_status(response)
         try:
             payload = response.json()
         except ValueError as exc:  # includes JSONDecodeError and bad encodings
             raise AttemptError(f"malformed response: body is not JSON: {response.text[:200]!r}", retryable=True) from exc
-        return parse_completions(payload, n, self._chat, prompt_text)
+        return parse_completions(payload, n, self._chat, prompt_text, stop)
 
     def _wait(self, state: RetryCallState) -> float:
         """A 429's numeric Retry-After wins (capped); otherwise jittered exponential backoff."""

@@ -167,7 +167,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     """Every number of the report, as a JSON-able dict."""
     measured = [p for p in summary.problems if p.n > 0]
     attempts = [a for p in measured for a in p.attempts]
-    notes = _sample_count_notes(summary.problems, measured)
+    notes = _sample_count_notes(summary.problems, measured) + summary.backend_notes
     rows = [_problem_row(p, notes) for p in summary.problems]
     pass_at_k, conventional = _coverage(measured)
     counts = _attempt_counts(attempts)
@@ -188,6 +188,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         "dedup_ratio": _dedup_ratio(counts, summary.unique_candidates),
         "tokens": _tokens(attempts, summary.tokens_estimated),
         "sampling_wall_s": summary.sampling_wall_s,
+        "backend_notes": summary.backend_notes,
         "cost": _cost(summary, measured, notes),
         "notes": notes,
         "flaky": _flaky_section(measured),

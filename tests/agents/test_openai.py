@@ -58,3 +58,30 @@ def test_attempts_over_http(tmp_path: Path, toy_problem: Problem, toy_env: Envir
     assert len(bodies) == 120 and {b["temperature"] for b in bodies} == {1.6}
     assert all(b["messages"][0]["role"] == "system" and b["n"] == 1 for b in bodies)
     assert {b["seed"] for b in bodies} == set(range(40))  # each attempt's own seed on each of its calls
+
+
+def test_a_server_context_error_ends_the_attempt_at_its_context_limit(tmp_path: Path, toy_problem: Problem, toy_env: Environment,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake_server, "reply_text", agent_reply)
+    first_prompt = sum(len(m["content"]) for m in initial_messages(toy_problem))
+    server = fake_server.FakeOpenAIServer(context_chars=first_prompt + 20)  # the first call fits, the second does not
+    base_url = server.start()
+    try:
+        backend = OpenAIBackend(OpenAIModelConfig(backend="openai", model="m", base_url=base_url, api_key_env=None),
+                                retry_base_s=0.01)
+
+        async def go() -> list:
+            client = BackendClient(backend)
+            runner = AgentRunner(client, AgentConfig(budgets=Budgets(max_steps=6)), Environments(lambda _p: toy_env), tmp_path)
+            try:
+                return [r async for r in runner.run([(toy_problem, spec(toy_problem, 0))])]
+            finally:
+                await client.aclose()
+                await backend.aclose()
+
+        [result] = asyncio.run(go())
+    finally:
+        server.stop()
+    assert result.status is EndStatus.CONTEXT_LIMIT and result.status.final  # an ending, not a model error to retry
+    assert "exceed context window" in result.reason and result.totals.steps == 1
+    assert len(server.requests) == 2  # the refused call was not retried

@@ -18,6 +18,11 @@ reply). Entries are sent as given, so a test can send garbage; `tool_call(...)` 
 well-formed one. Like real servers, the fake rejects (400) malformed `tools` and `tool`
 messages that answer no earlier assistant tool call.
 
+Servers as they really are: `ignores_n=True` answers one choice whatever `n` asks (llama.cpp's
+server), `rejects_system=True` fails chat requests that hold a system message the way a chat
+template's raise_exception does (500, "System role not supported"), `context_chars=N` refuses
+a prompt longer than N characters with llama-cpp-python's context error (400).
+
 Faults for a key apply to its calls in order: [Fault.http(429, times=2), Fault.drop()]
 makes calls 1-2 answer 429, call 3 drop the connection, and later calls succeed.
 A fault with times=None applies to every remaining call.
@@ -28,11 +33,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-FaultKind = Literal["http", "sleep", "malformed", "no_choices", "few_choices", "drop", "null_content", "no_usage"]
+FaultKind = Literal["http", "sleep", "malformed", "no_choices", "few_choices", "drop", "null_content", "no_usage", "partial_usage"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ class Fault:
         """200 without a `usage` block (valid: some servers omit it)."""
         return cls("no_usage", times)
 
+    @classmethod
+    def partial_usage(cls, times: int | None = 1) -> Fault:
+        """200 whose `usage` has prompt_tokens only (seen from some servers)."""
+        return cls("partial_usage", times)
+
 
 @dataclass
 class RecordedRequest:
@@ -130,9 +140,11 @@ def request_key(body: Any) -> str | None:
 
 
 class FakeOpenAIServer:
-    def __init__(self, *, latency_s: float = 0.0, tool_replies: ToolReplies | None = None) -> None:
+    def __init__(self, *, latency_s: float = 0.0, tool_replies: ToolReplies | None = None, ignores_n: bool = False,
+                 rejects_system: bool = False, context_chars: int | None = None) -> None:
         self.latency_s = latency_s  # every successful answer waits this long (to overlap calls)
         self.tool_replies = tool_replies
+        self.ignores_n, self.rejects_system, self.context_chars = ignores_n, rejects_system, context_chars
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -257,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
         problem = _validate_body(body, chat)
         if problem:
             return self._send_json(400, {"error": {"message": problem, "type": "invalid_request_error"}})
+        refusal = _refusal(fake, body, chat)
+        if refusal is not None:
+            return self._send_json(refusal[0], {"error": {"message": refusal[1], "type": "invalid_request_error"}})
         kind = fault.kind if fault else None
         if fault is not None and kind == "http":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
@@ -267,7 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             return self._send_raw(200, b'{"choices": [ this is not json')
         fake._pause(fault.delay_s if fault is not None and kind == "sleep" else fake.latency_s)
-        return self._send_json(200, _answer(body, chat, kind, fake.tool_replies))
+        return self._send_json(200, _answer(body, chat, kind, fake.tool_replies, fake.ignores_n))
 
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(payload).encode(), headers)
@@ -301,6 +316,17 @@ def _validate_body(body: Any, chat: bool) -> str | None:
     return (_validate_tools(body["tools"]) if "tools" in body else None) or _validate_tool_messages(body["messages"])
 
 
+def _refusal(fake: FakeOpenAIServer, body: dict[str, Any], chat: bool) -> tuple[int, str] | None:
+    """What a real server would refuse: a system message its template rejects, a prompt past its context."""
+    if chat and fake.rejects_system and any(m.get("role") == "system" for m in body["messages"]):
+        return 500, "System role not supported"
+    prompt = "".join(str(m.get("content") or "") for m in body["messages"]) if chat else body["prompt"]
+    if fake.context_chars is not None and len(prompt) > fake.context_chars:
+        tokens = prompt_tokens(prompt)
+        return 400, f"Requested tokens ({tokens}) exceed context window of {prompt_tokens('x' * fake.context_chars)}"
+    return None
+
+
 def _validate_tools(tools: Any) -> str | None:
     if not isinstance(tools, list) or not tools:
         return "tools must be a non-empty list"
@@ -327,9 +353,10 @@ def _validate_tool_messages(messages: list[Any]) -> str | None:
     return None
 
 
-def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None, tool_replies: ToolReplies | None = None) -> dict[str, Any]:
+def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None, tool_replies: ToolReplies | None = None,
+            ignores_n: bool = False) -> dict[str, Any]:
     key = request_key(body) or ""
-    n = body.get("n", 1)
+    n = 1 if ignores_n else body.get("n", 1)
     calls = [tool_replies(key, body.get("seed"), i) if tool_replies and chat and body.get("tools") else None for i in range(n)]
     texts = [reply_text(key, body.get("seed"), i) if calls[i] is None else "" for i in range(n)]
     choices = [_choice(i, None if kind == "null_content" or calls[i] is not None else t, chat, calls[i]) for i, t in enumerate(texts)]
@@ -343,7 +370,7 @@ def _answer(body: dict[str, Any], chat: bool, kind: FaultKind | None, tool_repli
         prompt = "".join(str(m.get("content") or "") for m in body["messages"]) if chat else body["prompt"]
         sent = [""] * n if kind == "null_content" else [t + json.dumps(c) if c else t for t, c in zip(texts, calls)]
         p, c = prompt_tokens(prompt), completion_tokens(sent)
-        answer["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+        answer["usage"] = {"prompt_tokens": p} if kind == "partial_usage" else {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
     return answer
 
 
