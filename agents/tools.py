@@ -16,6 +16,7 @@ from pathlib import Path
 
 from agents.actions import Action, ActionError, Replacement, parse_replacements
 from agents.config import ToolConfig
+from agents.filecache import FileCache
 from agents.index import CodeIndex, Definition, iter_definitions, parse_python
 from agents.repo import Overlay, RepoSnapshot, is_test_path
 
@@ -31,9 +32,11 @@ class Environment:
     tools: ToolConfig
 
     @classmethod
-    def build(cls, snapshot: RepoSnapshot, tools: ToolConfig, index_cache: Path | None = None) -> Environment:
-        """index_cache: a folder where the index is saved once and loaded by later runs (None: always built)."""
-        return cls(snapshot, CodeIndex.cached(snapshot, tools.include_tests, tools.chunk_lines, index_cache), tools)
+    def build(cls, snapshot: RepoSnapshot, tools: ToolConfig, index_cache: Path | None = None,
+              file_cache: FileCache | None = None) -> Environment:
+        """index_cache: a folder where the index is saved once and loaded by later runs (None: always built);
+        file_cache: per-file entries shared with the other snapshots of the repository."""
+        return cls(snapshot, CodeIndex.cached(snapshot, tools.include_tests, tools.chunk_lines, index_cache, file_cache), tools)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,200 @@
+"""A patch played back through the agent's own actions: view each region, then edit it as viewed.
+
+The simulated model (`simulate`) and the scripted gold trajectories of the tests use this to
+reach a known patch the way a model would have to: for each changed region of a file it views
+the lines around it, then sends a SEARCH/REPLACE edit whose text is copied from that view
+(a few lines of context beyond the hunk's own, so the search text is unique even where the
+hunk's context repeats elsewhere in the file, as in sympy's `Union.__new__` and
+`Intersection.__new__`). Regions are edited bottom-up, so the line numbers of the regions
+still to do never move. A new file is written with an empty SEARCH. Nothing here reads the repository: the edit is a function of the
+observations in the request, so the same plan works against any repository, in every
+dialogue form (text, tool calls, transcript), and on a resumed attempt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agents.scripted import action, edit_action
+from harness.problems.patches import FilePatch, Hunk, parse_patch
+from harness.records import GenerationRequest
+
+Entry = str | Callable[[GenerationRequest], str]  # a response, or one computed from the request
+CONTEXT = 6  # lines viewed and copied beyond a hunk, each side
+VIEW_LINES = 100  # a view at most this long (under the default tools.view_max_lines)
+_VIEW_HEADER = re.compile(r"^(\S+) lines (\d+)-(\d+) of (\d+)(?: \(with your edits\))?:$", re.MULTILINE)
+_NUMBERED = re.compile(r"^ *(\d+)\| ?(.*)$")
+
+
+class Unplayable(ValueError):
+    """A patch the edit actions cannot express (a deleted or binary file, a mode change only, unparseable)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """Consecutive hunks of one file close enough to be viewed and edited as one window."""
+
+    path: str
+    hunks: tuple[Hunk, ...]
+
+    @property
+    def first(self) -> int:  # first old line a hunk touches or shows
+        return max(1, self.hunks[0].old_start)
+
+    @property
+    def last(self) -> int:
+        tail = self.hunks[-1]
+        return max(tail.old_start + tail.old_len - 1, self.first)
+
+
+def sides(hunk: Hunk) -> tuple[str, str]:
+    """The hunk's old and new text, exactly (line endings kept; `\\ No newline` honoured)."""
+    old: list[str] = []
+    new: list[str] = []
+    last_kind = " "
+    for line in hunk.lines:
+        if line.startswith("\\"):
+            for kind, side in ((" ", old), (" ", new), ("-", old), ("+", new)):
+                if last_kind == kind and side:
+                    side[-1] = side[-1].rstrip("\r\n")
+            continue
+        last_kind = " " if line == "\n" else line[:1]
+        body = "\n" if line == "\n" else line[1:]
+        if last_kind in (" ", "-"):
+            old.append(body)
+        if last_kind in (" ", "+"):
+            new.append(body)
+    return "".join(old), "".join(new)
+
+
+def regions(file_patch: FilePatch, context: int = CONTEXT) -> list[Region]:
+    """The file's hunks grouped where their widened windows would overlap, in file order."""
+    path = file_patch.path() or ""
+    groups: list[list[Hunk]] = []
+    for hunk in file_patch.hunks:
+        if groups and hunk.old_start - context <= groups[-1][-1].old_start + groups[-1][-1].old_len - 1 + context + 1:
+            groups[-1].append(hunk)
+        else:
+            groups.append([hunk])
+    return [Region(path, tuple(group)) for group in groups]
+
+
+def _is_new(file_patch: FilePatch) -> bool:
+    return any(line.rstrip("\r\n") in ("--- /dev/null",) for line in file_patch.header_lines)
+
+
+def _is_deleted(file_patch: FilePatch) -> bool:
+    return any(line.rstrip("\r\n") in ("+++ /dev/null",) for line in file_patch.header_lines)
+
+
+def viewed_lines(text: str, path: str) -> dict[int, str]:
+    """The numbered lines of the last `view` of `path` found in the text (line number -> line)."""
+    found: dict[int, str] = {}
+    for header in _VIEW_HEADER.finditer(text):
+        if header.group(1) != path:
+            continue
+        lines: dict[int, str] = {}
+        for line in text[header.end() + 1:].split("\n"):
+            match = _NUMBERED.match(line)
+            if match is None:
+                break
+            lines[int(match.group(1))] = match.group(2)
+        found = lines
+    return found
+
+
+def request_text(request: GenerationRequest) -> str:
+    """Everything the model was shown: the transcript prompt, or the messages' text."""
+    if request.prompt is not None:
+        return request.prompt
+    return "\n".join(str(message.get("content") or "") for message in request.messages or ())
+
+
+def region_edit(region: Region, seen: dict[int, str]) -> tuple[str, str]:
+    """(search, replace) for a region: its window as viewed, with the hunks applied.
+
+    Lines the views did not show (a view cut short) are not guessed: the window shrinks to the
+    hunks' own text then, as a model copying only what it saw would do.
+    """
+    first, last = region.first, region.last
+    inner = [line for line in range(first, last + 1) if not any(h.old_start <= line < h.old_start + h.old_len for h in region.hunks)]
+    if any(line not in seen for line in inner):  # a gap between the hunks was not viewed: the hunks' text alone
+        search = replace = ""
+        for hunk in region.hunks:
+            old, new = sides(hunk)
+            search, replace = search + old, replace + new
+        return search.removesuffix("\n"), replace.removesuffix("\n")
+    before, after = [], []
+    line = first - 1
+    while line >= first - CONTEXT and line in seen:
+        before.insert(0, seen[line] + "\n")
+        line -= 1
+    line = last + 1
+    while line <= last + CONTEXT and line in seen:
+        after.append(seen[line] + "\n")
+        line += 1
+    search, replace, position = "".join(before), "".join(before), first
+    for hunk in region.hunks:
+        gap = "".join(seen[n] + "\n" for n in range(position, hunk.old_start))
+        old, new = sides(hunk)
+        search, replace = search + gap + old, replace + gap + new
+        position = hunk.old_start + hunk.old_len
+    tail = "".join(after)
+    search, replace = search + tail, replace + tail
+    if search.endswith("\n") and replace.endswith("\n"):  # the file's last line may have no newline
+        search, replace = search[:-1], replace[:-1]
+    return search, replace
+
+
+def _edit_entry(region: Region) -> Callable[[GenerationRequest], str]:
+    def respond(request: GenerationRequest) -> str:
+        search, replace = region_edit(region, viewed_lines(request_text(request), region.path))
+        return edit_action(region.path, search, replace)
+
+    return respond
+
+
+def _views(region: Region) -> list[str]:
+    start, end = max(1, region.first - CONTEXT), region.last + CONTEXT
+    return [action(f"view {region.path} {a} {min(a + VIEW_LINES - 1, end)}") for a in range(start, end + 1, VIEW_LINES)]
+
+
+def edit_steps(patch: str) -> list[Entry]:
+    """The views and edits that turn the repository into the patched one, file by file."""
+    try:
+        files = parse_patch(patch)
+    except Exception as exc:  # noqa: BLE001 - parse_patch raises its own private error
+        raise Unplayable(f"the patch does not parse ({type(exc).__name__})") from None
+    steps: list[Entry] = []
+    for file_patch in files:
+        path = file_patch.path()
+        if not path:
+            raise Unplayable("a file patch names no file")
+        if _is_deleted(file_patch):
+            raise Unplayable(f"{path}: the patch deletes the file, which no edit action does")
+        if _is_new(file_patch):
+            new = "".join(sides(hunk)[1] for hunk in file_patch.hunks)
+            steps.append(edit_action(path, "", new.removesuffix("\n") if new.endswith("\n") else new))
+            continue
+        if not file_patch.hunks:
+            raise Unplayable(f"{path}: no hunks (a mode change or a binary file)")
+        for region in reversed(regions(file_patch)):  # bottom-up: the lines above never move
+            steps += _views(region)
+            steps.append(_edit_entry(region))
+    if not steps:
+        raise Unplayable("the patch changes nothing")
+    return steps
+
+
+def first_path(patch: str) -> str | None:
+    try:
+        files = parse_patch(patch)
+    except Exception:  # noqa: BLE001
+        return None
+    return next((f.path() for f in files if f.path()), None)
+
+
+def resolve(entry: Entry, request: GenerationRequest) -> str:
+    return entry(request) if callable(entry) else entry
