@@ -5,7 +5,8 @@ reach a known patch the way a model would have to: for each changed region of a 
 the lines around it, then sends a SEARCH/REPLACE edit whose text is copied from that view
 (a few lines of context beyond the hunk's own, so the search text is unique even where the
 hunk's context repeats elsewhere in the file, as in sympy's `Union.__new__` and
-`Intersection.__new__`). Regions are edited bottom-up, so the line numbers of the regions
+`Intersection.__new__`); a hunk whose header names the wrong lines (git applies it with an
+offset) is found in the view by its text. Regions are edited bottom-up, so the line numbers of the regions
 still to do never move. A new file is written with an empty SEARCH. Nothing here reads the repository: the edit is a function of the
 observations in the request, so the same plan works against any repository, in every
 dialogue form (text, tool calls, transcript), and on a resumed attempt.
@@ -22,7 +23,8 @@ from harness.problems.patches import FilePatch, Hunk, parse_patch
 from harness.records import GenerationRequest
 
 Entry = str | Callable[[GenerationRequest], str]  # a response, or one computed from the request
-CONTEXT = 6  # lines viewed and copied beyond a hunk, each side
+CONTEXT = 6  # lines copied beyond a hunk into the SEARCH text, each side
+SLACK = 40  # lines viewed beyond a hunk, each side: room for the context and for a hunk header a few dozen lines off
 VIEW_LINES = 100  # a view at most this long (under the default tools.view_max_lines)
 _VIEW_HEADER = re.compile(r"^(\S+) lines (\d+)-(\d+) of (\d+)(?: \(with your edits\))?:$", re.MULTILINE)
 _NUMBERED = re.compile(r"^ *(\d+)\| ?(.*)$")
@@ -112,15 +114,38 @@ def request_text(request: GenerationRequest) -> str:
     return "\n".join(str(message.get("content") or "") for message in request.messages or ())
 
 
+def _old_lines(hunk: Hunk) -> list[str]:
+    old = sides(hunk)[0]
+    return old.removesuffix("\n").split("\n") if old else []
+
+
+def _offset(region: Region, seen: dict[int, str]) -> int | None:
+    """How far the region's text lies from where its hunk headers say, judged from the viewed lines
+    (git applies a hunk wherever its text is, and gold patches can be a few dozen lines off); the
+    nearest match wins, None when the views do not show it."""
+    if not seen:
+        return None
+    olds = [(hunk.old_start, _old_lines(hunk)) for hunk in region.hunks]
+    shifts = sorted(range(min(seen) - region.first, max(seen) - region.first + 1), key=lambda d: (abs(d), d))
+    for shift in shifts:
+        if all(seen.get(start + shift + k) == line for start, lines in olds for k, line in enumerate(lines)):
+            return shift
+    return None
+
+
 def region_edit(region: Region, seen: dict[int, str]) -> tuple[str, str]:
     """(search, replace) for a region: its window as viewed, with the hunks applied.
 
-    Lines the views did not show (a view cut short) are not guessed: the window shrinks to the
-    hunks' own text then, as a model copying only what it saw would do.
+    The hunks are found in the viewed lines (at the place their headers name, or the nearest place
+    their text is); lines the views did not show are not guessed: when the hunks are not found, or
+    a gap between them was not viewed, the edit is the hunks' own text, as a model copying only what
+    it saw would write it.
     """
-    first, last = region.first, region.last
-    inner = [line for line in range(first, last + 1) if not any(h.old_start <= line < h.old_start + h.old_len for h in region.hunks)]
-    if any(line not in seen for line in inner):  # a gap between the hunks was not viewed: the hunks' text alone
+    shift = _offset(region, seen)
+    first, last = region.first + (shift or 0), region.last + (shift or 0)
+    inner = [n for n in range(first, last + 1)
+             if not any(h.old_start + (shift or 0) <= n < h.old_start + (shift or 0) + h.old_len for h in region.hunks)]
+    if shift is None or any(n not in seen for n in inner):
         search = replace = ""
         for hunk in region.hunks:
             old, new = sides(hunk)
@@ -137,10 +162,11 @@ def region_edit(region: Region, seen: dict[int, str]) -> tuple[str, str]:
         line += 1
     search, replace, position = "".join(before), "".join(before), first
     for hunk in region.hunks:
-        gap = "".join(seen[n] + "\n" for n in range(position, hunk.old_start))
+        start = hunk.old_start + shift
+        gap = "".join(seen[n] + "\n" for n in range(position, start))
         old, new = sides(hunk)
         search, replace = search + gap + old, replace + gap + new
-        position = hunk.old_start + hunk.old_len
+        position = start + hunk.old_len
     tail = "".join(after)
     search, replace = search + tail, replace + tail
     if search.endswith("\n") and replace.endswith("\n"):  # the file's last line may have no newline
@@ -157,7 +183,7 @@ def _edit_entry(region: Region) -> Callable[[GenerationRequest], str]:
 
 
 def _views(region: Region) -> list[str]:
-    start, end = max(1, region.first - CONTEXT), region.last + CONTEXT
+    start, end = max(1, region.first - SLACK), region.last + SLACK
     return [action(f"view {region.path} {a} {min(a + VIEW_LINES - 1, end)}") for a in range(start, end + 1, VIEW_LINES)]
 
 
