@@ -23,7 +23,7 @@ import numpy as np
 
 from agents.bm25 import BM25, tokenize
 from agents.filecache import FileCache, content_key
-from agents.repo import RepoSnapshot, is_test_path
+from agents.repo import RepoSnapshot, is_test_path, split_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -119,7 +119,7 @@ class FileEntry(NamedTuple):
 
 
 def analyze_file(text: str, path: str, chunk_lines: int) -> FileEntry:
-    lines = text.splitlines()
+    lines = split_lines(text)
     tree = parse_python(text, path)
     definitions = sorted(iter_definitions(tree, path, lines), key=lambda d: d.start) if tree is not None else []
     chunks = list(_chunks(tree, path, len(lines), chunk_lines))

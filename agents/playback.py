@@ -24,8 +24,8 @@ from harness.records import GenerationRequest
 
 Entry = str | Callable[[GenerationRequest], str]  # a response, or one computed from the request
 CONTEXT = 6  # lines copied beyond a hunk into the SEARCH text, each side
-SLACK = 40  # lines viewed beyond a hunk, each side: room for the context and for a hunk header a few dozen lines off
-VIEW_LINES = 100  # a view at most this long (under the default tools.view_max_lines)
+SLACK = 30  # lines viewed beyond a hunk, each side: room for the context and for a hunk header a few dozen lines off
+VIEW_LINES = 50  # a view at most this long: under tools.view_max_lines, and short enough not to be cut at observation_max_chars
 _VIEW_HEADER = re.compile(r"^(\S+) lines (\d+)-(\d+) of (\d+)(?: \(with your edits\))?:$", re.MULTILINE)
 _NUMBERED = re.compile(r"^ *(\d+)\| ?(.*)$")
 
@@ -92,18 +92,21 @@ def _is_deleted(file_patch: FilePatch) -> bool:
 
 
 def viewed_lines(text: str, path: str) -> dict[int, str]:
-    """The numbered lines of the last `view` of `path` found in the text (line number -> line)."""
+    """The numbered lines of the views of `path` in the text since its last edit (line number -> line)."""
+    since = text.rfind(f"Edited {path}.")  # earlier views may show lines that have moved since
     found: dict[int, str] = {}
-    for header in _VIEW_HEADER.finditer(text):
+    for header in _VIEW_HEADER.finditer(text, max(since, 0)):
         if header.group(1) != path:
             continue
-        lines: dict[int, str] = {}
+        last = None
         for line in text[header.end() + 1:].split("\n"):
             match = _NUMBERED.match(line)
             if match is None:
+                if line.startswith("... [output cut") and last is not None:  # the observation was cut: its last line is partial
+                    found.pop(last)
                 break
-            lines[int(match.group(1))] = match.group(2)
-        found = lines
+            last = int(match.group(1))
+            found[last] = match.group(2)
     return found
 
 

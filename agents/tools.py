@@ -19,7 +19,7 @@ from agents.actions import Action, ActionError, Replacement, parse_replacements
 from agents.config import ToolConfig
 from agents.filecache import FileCache
 from agents.index import CodeIndex, Definition, iter_definitions, parse_python
-from agents.repo import Overlay, RepoSnapshot, is_test_path
+from agents.repo import Overlay, RepoSnapshot, is_test_path, split_lines
 
 _RANGE = re.compile(r"^(\d+)\s*[-:,]\s*(\d+)$")
 
@@ -156,7 +156,7 @@ def search_code(ws: Workspace, action: Action) -> ToolOutcome:
     parts = []
     for chunk, score in hits:
         text = ws.overlay.read(chunk.path) or ""
-        preview = text.splitlines()[chunk.start - 1:min(chunk.end, chunk.start + 2)]
+        preview = split_lines(text)[chunk.start - 1:min(chunk.end, chunk.start + 2)]
         title = f"  {chunk.title}" if chunk.title else ""
         parts.append(f"{chunk.path}:{chunk.start}-{chunk.end}{title}  (score {score:.1f})\n{_numbered(preview, chunk.start)}")
     return ToolOutcome("\n\n".join(parts))
@@ -169,7 +169,7 @@ def _outline(ws: Workspace, path: str, text: str) -> str:
     definitions = ws.env.index.outlines.get(path)
     if definitions is None:
         tree = parse_python(text, path) if path.endswith(".py") else None
-        definitions = sorted(iter_definitions(tree, path, text.splitlines()), key=lambda d: d.start) if tree else []
+        definitions = sorted(iter_definitions(tree, path, split_lines(text)), key=lambda d: d.start) if tree else []
     rows = [f"{d.start:>5}-{d.end:<5} {'    ' * d.qualname.count('.')}{d.signature}" for d in definitions]
     return "\n".join(rows[:200]) or "(no classes or functions)"
 
@@ -184,7 +184,7 @@ def view(ws: Workspace, action: Action) -> ToolOutcome:
     text = ws.overlay.read(path)
     if text is None:
         return _missing_file(ws, path)
-    lines = text.splitlines()
+    lines = split_lines(text)
     limit = ws.env.tools.view_max_lines
     if not numbers and len(lines) > limit:
         return ToolOutcome(f"{path} has {len(lines)} lines; its outline (view {path} START END to read a part):\n"
@@ -207,7 +207,7 @@ def identify(ws: Workspace, action: Action) -> ToolOutcome:
     text = ws.overlay.read(path) if path else None
     if text is None:
         return _missing_file(ws, path) if path else ToolOutcome("Usage: identify <path> <start>-<end>", ok=False)
-    n_lines = len(text.splitlines())
+    n_lines = len(split_lines(text))
     try:
         pairs = [(int(numbers[i]), int(numbers[i + 1])) for i in range(0, len(numbers) - 1, 2)] or [(1, n_lines)]
     except ValueError:
@@ -222,8 +222,8 @@ def identify(ws: Workspace, action: Action) -> ToolOutcome:
 
 def _whitespace_hint(text: str, search: str) -> str:
     """Where the search text matches once lines are stripped: the exact lines to use instead."""
-    want = [line.strip() for line in search.splitlines() if line.strip()]
-    lines = text.splitlines()
+    want = [line.strip() for line in split_lines(search) if line.strip()]
+    lines = split_lines(text)
     if not want:
         return ""
     stripped = [line.strip() for line in lines]
@@ -304,7 +304,7 @@ def parse_error(text: str, path: str) -> Exception | None:
 
 
 def _changed_region(before: str, after: str, context: int = 3) -> str:
-    old, new = before.splitlines(), after.splitlines()
+    old, new = split_lines(before), split_lines(after)
     first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
     tail = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new))) if a != b), min(len(old), len(new)))
     start, end = max(0, first - context), min(len(new), len(new) - tail + context)
@@ -313,7 +313,7 @@ def _changed_region(before: str, after: str, context: int = 3) -> str:
 
 def shift_span(span: Span, before: str, after: str) -> Span:
     """Where an identified span lies after an edit: moved with the lines above it, grown over a change it touches."""
-    old, new = before.splitlines(), after.splitlines()
+    old, new = split_lines(before), split_lines(after)
     first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
     common = min(len(old), len(new))
     tail = min(next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new))) if a != b), common), common - first)
@@ -333,7 +333,7 @@ def _create(ws: Workspace, path: str, blocks: list[Replacement]) -> ToolOutcome:
     if error:
         return ToolOutcome(f"Edit rejected: the new file would not parse ({error}). Nothing was written.", ok=False)
     ws.overlay.write(path, content)
-    return ToolOutcome(f"Created {path} ({len(content.splitlines())} lines).", changed=(path,))
+    return ToolOutcome(f"Created {path} ({len(split_lines(content))} lines).", changed=(path,))
 
 
 def edit(ws: Workspace, action: Action) -> ToolOutcome:
