@@ -5,7 +5,8 @@ reach a known patch the way a model would have to: for each changed region of a 
 the lines around it, then sends a SEARCH/REPLACE edit whose text is copied from that view
 (a few lines of context beyond the hunk's own, so the search text is unique even where the
 hunk's context repeats elsewhere in the file, as in sympy's `Union.__new__` and
-`Intersection.__new__`); a hunk whose header names the wrong lines (git applies it with an
+`Intersection.__new__`; where even that is not enough, the rejection is answered by the
+same edit with every viewed line as context); a hunk whose header names the wrong lines (git applies it with an
 offset) is found in the view by its text. Regions are edited bottom-up, so the line numbers of the regions
 still to do never move. A new file is written with an empty SEARCH. Nothing here reads the repository: the edit is a function of the
 observations in the request, so the same plan works against any repository, in every
@@ -136,7 +137,7 @@ def _offset(region: Region, seen: dict[int, str]) -> int | None:
     return None
 
 
-def region_edit(region: Region, seen: dict[int, str]) -> tuple[str, str]:
+def region_edit(region: Region, seen: dict[int, str], context: int = CONTEXT) -> tuple[str, str]:
     """(search, replace) for a region: its window as viewed, with the hunks applied.
 
     The hunks are found in the viewed lines (at the place their headers name, or the nearest place
@@ -156,11 +157,11 @@ def region_edit(region: Region, seen: dict[int, str]) -> tuple[str, str]:
         return search.removesuffix("\n"), replace.removesuffix("\n")
     before, after = [], []
     line = first - 1
-    while line >= first - CONTEXT and line in seen:
+    while line >= first - context and line in seen:
         before.insert(0, seen[line] + "\n")
         line -= 1
     line = last + 1
-    while line <= last + CONTEXT and line in seen:
+    while line <= last + context and line in seen:
         after.append(seen[line] + "\n")
         line += 1
     search, replace, position = "".join(before), "".join(before), first
@@ -181,6 +182,22 @@ def _edit_entry(region: Region) -> Callable[[GenerationRequest], str]:
     def respond(request: GenerationRequest) -> str:
         search, replace = region_edit(region, viewed_lines(request_text(request), region.path))
         return edit_action(region.path, search, replace)
+
+    return respond
+
+
+def _follow_up(region: Region) -> Callable[[GenerationRequest], str]:
+    """After the region's edit: when its SEARCH text matched more than once, the same edit again with
+    every viewed line around it as context (what the rejection asks for); else the edited region is
+    marked as relevant, so it stays in view."""
+
+    def respond(request: GenerationRequest) -> str:
+        text = request_text(request)
+        if text.rfind("The SEARCH text occurs ") > text.rfind(f"Edited {region.path}."):
+            search, replace = region_edit(region, viewed_lines(text, region.path), context=SLACK)
+            return edit_action(region.path, search, replace)
+        shift = _offset(region, viewed_lines(text[:text.rfind(f"Edited {region.path}.")], region.path)) or 0
+        return action(f"identify {region.path} {region.first + shift}-{region.last + shift}")
 
     return respond
 
@@ -210,8 +227,7 @@ def edit_steps(patch: str) -> list[Entry]:
         if not file_patch.hunks:
             raise Unplayable(f"{path}: no hunks (a mode change or a binary file)")
         for region in reversed(regions(file_patch)):  # bottom-up: the lines above never move
-            steps += _views(region)
-            steps.append(_edit_entry(region))
+            steps += [*_views(region), _edit_entry(region), _follow_up(region)]
     if not steps:
         raise Unplayable("the patch changes nothing")
     return steps
