@@ -99,3 +99,13 @@ def test_the_gold_trajectory_resolves_the_instance(outcomes: dict[str, tuple[Att
     assert result.status is EndStatus.FINISHED, result.reason
     assert same, "the trajectory's patch does not make the files the gold patch makes"
     assert verdict is not None and verdict.status is VerdictStatus.PASSED, verdict
+
+
+def test_no_prompt_carries_a_kit_instance_answer() -> None:
+    from tests.agents.test_prompts import changed_lines, everything_the_model_is_told  # noqa: PLC0415
+
+    rows = _rows()
+    sample = problem_from_row(SourceRow(KIT, 1, 0, rows[0]))
+    told = everything_the_model_is_told(sample)
+    leaked = {row["instance_id"]: line for row in rows for line in changed_lines(row["patch"]) if line in told}
+    assert leaked == {}
