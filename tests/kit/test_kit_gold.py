@@ -71,16 +71,26 @@ def _play(problem: Problem, env: Environment, trajectories: Path) -> AttemptResu
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[AttemptResult, bool, Verdict | None]]:
+def kit_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kit")
+
+
+def _environment(row: dict[str, Any], tmp: Path) -> Environment:
+    """Snapshot and index made once per instance under tmp (later calls load them)."""
+    snapshot = SnapshotCache(tmp / "repos").get(DockerImageSource(row["image"]))
+    return Environment.build(snapshot, AgentConfig().tools, index_cache=snapshot.root.parent, file_cache=FileCache(tmp / "repos" / "file-index"))
+
+
+@pytest.fixture(scope="module")
+def outcomes(kit_tmp: Path) -> dict[str, tuple[AttemptResult, bool, Verdict | None]]:
     """Per instance: the gold trajectory's result, whether its patch makes the gold patch's files, its verdict."""
-    tmp = tmp_path_factory.mktemp("kit")
-    snapshots, files = SnapshotCache(tmp / "repos"), FileCache(tmp / "repos" / "file-index")
+    tmp = kit_tmp
     task, played = SWEBenchTask(), {}
     problems = []
     for n, row in enumerate(_rows()):
         problem = problem_from_row(SourceRow(KIT, n + 1, n, row))
-        snapshot = snapshots.get(DockerImageSource(row["image"]))
-        env = Environment.build(snapshot, AgentConfig().tools, index_cache=snapshot.root.parent, file_cache=files)
+        env = _environment(row, tmp)
+        snapshot = env.snapshot
         result = _play(problem, env, tmp / "trajectories")
         same = bool(result.patch) and (patched_files(snapshot.root, result.patch, tmp / "mine" / problem.id)
                                        == patched_files(snapshot.root, row["patch"], tmp / "gold" / problem.id))
@@ -109,3 +119,33 @@ def test_no_prompt_carries_a_kit_instance_answer() -> None:
     told = everything_the_model_is_told(sample)
     leaked = {row["instance_id"]: line for row in rows for line in changed_lines(row["patch"]) if line in told}
     assert leaked == {}
+
+
+@pytest.mark.parametrize("instance_id", _instance_ids())
+def test_the_simulated_model_reaches_the_gold_patch_exactly_when_it_drew_success(kit_tmp: Path, instance_id: str) -> None:
+    """On the real repository: 12 attempts at p = 0.5 through the real tools; an attempt's patch makes the gold
+    patch's files exactly when its draw said it would succeed (nothing is judged here: the tools and edits are)."""
+    import random  # noqa: PLC0415
+
+    from agents.simulate import SimulatedAgentBackend  # noqa: PLC0415
+
+    rows = {row["instance_id"]: (n, row) for n, row in enumerate(_rows())}
+    n, row = rows[instance_id]
+    problem = problem_from_row(SourceRow(KIT, n + 1, n, row))
+    env = _environment(row, kit_tmp)
+    backend = SimulatedAgentBackend([problem], lambda _pid: 0.5, max_steps=30)
+
+    async def go() -> list[AttemptResult]:
+        client = BackendClient(backend)
+        runner = AgentRunner(client, AgentConfig(budgets=Budgets(max_steps=30)), Environments(lambda _p: env), kit_tmp / "simulated")
+        try:
+            return [r async for r in runner.run((problem, spec(problem, i)) for i in range(12))]
+        finally:
+            await client.aclose()
+
+    results = sorted(asyncio.run(go()), key=lambda r: r.spec.index)
+    gold = patched_files(env.snapshot.root, row["patch"], kit_tmp / "sim-gold" / instance_id)
+    reached = [bool(r.patch) and patched_files(env.snapshot.root, r.patch, kit_tmp / "sim" / instance_id / str(r.spec.index)) == gold
+               for r in results]
+    drawn = [random.Random(f"agent:{problem.id}:{r.spec.seed}").random() < 0.5 for r in results]
+    assert reached == drawn
