@@ -109,6 +109,7 @@ class AgentConfig(_Strict):
     max_tokens_per_call: int = Field(1024, ge=16)
     submit_on_limit: bool = True  # a limit hit still yields the diff so far as the attempt's patch
     max_in_flight: int = Field(512, ge=1)  # attempts running at once in one process
+    index_workers: int = Field(2, ge=1)  # processes that parse an instance's files when it is indexed (1: in this process)
     pace_slice_s: float = Field(0.02, ge=0)  # tool work between two turns of the event loop (0: no pacing)
     fsync: bool = False  # True: every step is fsync'ed (survives power loss, not only a crash)
     trajectories_dir: Path | None = None  # default: <run dir>/trajectories

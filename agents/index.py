@@ -128,6 +128,52 @@ def analyze_file(text: str, path: str, chunk_lines: int) -> FileEntry:
                      [(c.start, c.end, c.title) for c in chunks], tokens)
 
 
+def _analyze_in_processes(items: list[tuple[str, str]], chunk_lines: int, workers: int) -> list[FileEntry] | None:
+    """The files' entries from `workers` child processes (agents.parse_worker), in order; None if one failed."""
+    import concurrent.futures  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    order = sorted(range(len(items)), key=lambda i: -len(items[i][1]))
+    shares = [order[k::workers] for k in range(workers)]  # largest first, dealt round: about equal work each
+
+    def run(share: list[int]) -> list[FileEntry]:
+        payload = pickle.dumps(([items[i] for i in share], chunk_lines), protocol=pickle.HIGHEST_PROTOCOL)
+        done = subprocess.run([sys.executable, "-m", "agents.parse_worker"], input=payload, capture_output=True, check=True)
+        return pickle.loads(done.stdout)  # noqa: S301 - our own child's output
+
+    found: list[FileEntry | None] = [None] * len(items)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for share, entries in zip(shares, pool.map(run, shares), strict=True):
+                for i, entry in zip(share, entries, strict=True):
+                    found[i] = entry
+    except (OSError, subprocess.CalledProcessError, pickle.UnpicklingError, EOFError, ValueError):
+        return None  # the caller parses them itself
+    return found  # type: ignore[return-value]
+
+
+def _entries(snapshot: RepoSnapshot, paths: list[str], chunk_lines: int, file_cache: FileCache | None,
+             workers: int) -> list[tuple[str, FileEntry]]:
+    """Each readable file's entry, from the cache where it has one, else analyzed (in worker processes
+    when asked: parsing is CPU-bound and holds the GIL, which running attempts need too)."""
+    texts = [(path, text) for path in paths if (text := snapshot.read(path)) is not None]
+    salt = f"v{INDEX_VERSION}c{chunk_lines}"
+    keys = [content_key(text.encode("utf-8", "surrogateescape"), salt) if file_cache else "" for _, text in texts]
+    found: list[FileEntry | None] = [file_cache.get(key) if file_cache else None for key in keys]
+    missing = [i for i, entry in enumerate(found) if entry is None]
+    if workers > 1 and len(missing) >= 64:  # fewer files are parsed sooner than a process starts
+        analyzed = _analyze_in_processes([texts[i] for i in missing], chunk_lines, workers)
+        for i, entry in zip(missing, analyzed or [], strict=False):
+            found[i] = entry
+    for i in missing:
+        if found[i] is None:
+            found[i] = analyze_file(texts[i][1], texts[i][0], chunk_lines)
+        if file_cache is not None:
+            file_cache.put(keys[i], found[i])
+    return [(path, entry) for (path, _text), entry in zip(texts, found, strict=True) if entry is not None]
+
+
 class CodeIndex:
     """Built once per instance from the read-only snapshot; attempts only read it.
 
@@ -136,8 +182,9 @@ class CodeIndex:
     """
 
     def __init__(self, snapshot: RepoSnapshot, include_tests: bool = False, chunk_lines: int = 40,
-                 file_cache: FileCache | None = None) -> None:
-        """file_cache: per-file entries by content, shared with other snapshots of the repository."""
+                 file_cache: FileCache | None = None, workers: int = 1) -> None:
+        """file_cache: per-file entries by content, shared with other snapshots of the repository;
+        workers > 1: files not in the cache are parsed in that many processes."""
         self.snapshot = snapshot
         self.include_tests = include_tests
         self.files = [f for f in snapshot.files if include_tests or not is_test_path(f)]
@@ -152,9 +199,9 @@ class CodeIndex:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for path in self.files:
-                if path.endswith(".py"):
-                    self._add_file(path, chunk_lines, documents, file_cache)
+            python = [path for path in self.files if path.endswith(".py")]
+            for path, entry in _entries(snapshot, python, chunk_lines, file_cache, workers):
+                self._add_entry(path, entry, documents)
             self.bm25 = BM25(documents)
         finally:
             if collecting:
@@ -181,32 +228,21 @@ class CodeIndex:
 
     @classmethod
     def cached(cls, snapshot: RepoSnapshot, include_tests: bool, chunk_lines: int, cache_dir: Path | None,
-               file_cache: FileCache | None = None) -> CodeIndex:
+               file_cache: FileCache | None = None, workers: int = 1) -> CodeIndex:
         """The index from cache_dir when one was saved with the same settings, else built (and saved)."""
         if cache_dir is None:
-            return cls(snapshot, include_tests, chunk_lines, file_cache)
+            return cls(snapshot, include_tests, chunk_lines, file_cache, workers)
         path = Path(cache_dir) / f"index-v{INDEX_VERSION}-tests{int(include_tests)}-chunk{chunk_lines}.pickle"
         if path.is_file():
             try:
                 return cls.load(path, snapshot)
             except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
                 path.unlink(missing_ok=True)
-        index = cls(snapshot, include_tests, chunk_lines, file_cache)
+        index = cls(snapshot, include_tests, chunk_lines, file_cache, workers)
         index.save(path)
         return index
 
-    def _add_file(self, path: str, chunk_lines: int, documents: list[list[str]], file_cache: FileCache | None) -> None:
-        text = self.snapshot.read(path)
-        if text is None:
-            return
-        entry, key = None, ""
-        if file_cache is not None:
-            key = content_key(text.encode("utf-8", "surrogateescape"), f"v{INDEX_VERSION}c{chunk_lines}")
-            entry = file_cache.get(key)
-        if entry is None:
-            entry = analyze_file(text, path, chunk_lines)
-            if file_cache is not None:
-                file_cache.put(key, entry)
+    def _add_entry(self, path: str, entry: FileEntry, documents: list[list[str]]) -> None:
         self._parses[path] = entry.parses
         if entry.parses:
             found = [Definition(name, qualname, kind, path, start, end, sig) for name, qualname, kind, start, end, sig in entry.definitions]

@@ -76,7 +76,8 @@ def snapshot_environments(config: AgentConfig, snapshots_dir: Path, repos_dir: P
 
     def build(problem: Problem) -> Environment:
         snapshot = cache.get(source_for(problem, repos_dir))
-        return Environment.build(snapshot, config.tools, index_cache=snapshot.root.parent, file_cache=files)  # beside <key>/tree
+        return Environment.build(snapshot, config.tools, index_cache=snapshot.root.parent, file_cache=files,  # beside <key>/tree
+                                 workers=config.index_workers)
 
     return Environments(build)
 

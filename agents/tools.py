@@ -34,10 +34,11 @@ class Environment:
 
     @classmethod
     def build(cls, snapshot: RepoSnapshot, tools: ToolConfig, index_cache: Path | None = None,
-              file_cache: FileCache | None = None) -> Environment:
+              file_cache: FileCache | None = None, workers: int = 1) -> Environment:
         """index_cache: a folder where the index is saved once and loaded by later runs (None: always built);
-        file_cache: per-file entries shared with the other snapshots of the repository."""
-        return cls(snapshot, CodeIndex.cached(snapshot, tools.include_tests, tools.chunk_lines, index_cache, file_cache), tools)
+        file_cache: per-file entries shared with the other snapshots of the repository; workers: parsing processes."""
+        index = CodeIndex.cached(snapshot, tools.include_tests, tools.chunk_lines, index_cache, file_cache, workers)
+        return cls(snapshot, index, tools)
 
 
 @dataclass(frozen=True)

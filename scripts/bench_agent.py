@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -270,7 +271,7 @@ def bench_memory(env: Environment, attempts: int, tmp: Path) -> dict:
 # --- real instances (--kit) ------------------------------------------------------------------------
 
 
-def kit_environments(kit: Path, ids: list[str] | None, tmp: Path, rows: list[dict]) -> Iterator[tuple[Problem, Environment]]:
+def kit_environments(kit: Path, ids: list[str] | None, tmp: Path, rows: list[dict], workers: int = 2) -> Iterator[tuple[Problem, Environment]]:
     """Every instance snapshotted from its image and indexed, in the task repo's order, timed into rows."""
     from swebench.task.repo import load_task_repo  # noqa: PLC0415
 
@@ -285,13 +286,14 @@ def kit_environments(kit: Path, ids: list[str] | None, tmp: Path, rows: list[dic
         started = time.perf_counter()
         snapshot = snapshots.get(DockerImageSource(row["image"]))
         snapped = time.perf_counter()
-        hits, misses = files.hits, files.misses
-        env = Environment.build(snapshot, AgentConfig().tools, index_cache=snapshot.root.parent, file_cache=files)
+        hits, misses, cpu = files.hits, files.misses, time.process_time()
+        env = Environment.build(snapshot, AgentConfig().tools, index_cache=snapshot.root.parent, file_cache=files, workers=workers)
         built = time.perf_counter()
         rows.append({"instance": problem.id, "files": len(snapshot.files), "indexed_py_files": len(env.index.outlines),
                      "chunks": len(env.index.chunks), "files_indexed_anew": files.misses - misses,
                      "files_from_cache": files.hits - hits, "snapshot_s": round(snapped - started, 2),
-                     "index_s": round(built - snapped, 2), "total_s": round(built - started, 2)})
+                     "index_s": round(built - snapped, 2), "total_s": round(built - started, 2),
+                     "main_process_cpu_s": round(time.process_time() - cpu, 2), "load_average": round(os.getloadavg()[0], 1)})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         yield problem, env
 
@@ -349,6 +351,7 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, help="an existing tree to use instead of a generated one")
     parser.add_argument("--kit", type=Path, help="a swebench 5 task repo with built images: real instances")
     parser.add_argument("--instances", help="with --kit: these instance ids (comma-separated) only")
+    parser.add_argument("--index-workers", type=int, default=2, help="with --kit: processes that parse files (agent.index_workers)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-agent-") as tmp_dir:
@@ -357,7 +360,8 @@ def main() -> None:
         if args.kit:
             report["instances"] = []
             ids = args.instances.split(",") if args.instances else None
-            report["gold_trajectories"], env = bench_gold(kit_environments(args.kit, ids, tmp, report["instances"]), tmp)
+            envs = kit_environments(args.kit, ids, tmp, report["instances"], args.index_workers)
+            report["gold_trajectories"], env = bench_gold(envs, tmp)
             environment = {"largest": env.snapshot.root.parent.name, "files": len(env.snapshot.files), "chunks": len(env.index.chunks)}
         else:
             root = args.repo or tmp / "repo"
