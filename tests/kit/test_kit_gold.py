@@ -49,9 +49,18 @@ def _rows() -> list[dict[str, Any]]:
     rows = load_task_repo(KIT)
     from sandboxes.docker import docker_client  # noqa: PLC0415
 
+    import docker  # noqa: PLC0415
+
     client = docker_client()
-    present = {tag for image in client.images.list() for tag in image.tags}
-    missing = [row["image"] for row in rows if row["image"] not in present]
+
+    def absent(image: str) -> bool:  # asked one by one: listing every image races with builds elsewhere
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            return True
+        return False
+
+    missing = [row["image"] for row in rows if absent(row["image"])]
     if missing:
         pytest.fail(f"{len(missing)} of {len(rows)} instance images of {KIT} are not built, e.g. {', '.join(missing[:3])}; "
                     f"build them with {Path(KIT) / 'prepare.sh'}")
