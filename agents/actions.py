@@ -3,22 +3,22 @@
 A response holds free prose and one action. The format the prompt teaches::
 
     ```action
-    view calc/ops.py 10 40
+    view pkg/module.py 10 40
     ```
 
 An edit carries a SEARCH/REPLACE body under its command line::
 
     ```action
-    edit calc/ops.py
+    edit pkg/module.py
     <<<<<<< SEARCH
-        return a // b
+        return price * (1 - discount)
     =======
-        return a / b
+        return round(price * (1 - discount), 2)
     >>>>>>> REPLACE
     ```
 
-Also accepted, because open models drift: `<action name="view">calc/ops.py 10 40</action>`
-and `<action>view calc/ops.py</action>`, any case in tags and command names, common
+Also accepted, because open models drift: `<action name="view">pkg/module.py 10 40</action>`
+and `<action>view pkg/module.py</action>`, any case in tags and command names, common
 aliases (`open`, `grep`, `submit`, ...), a missing closing fence or tag, a fence labelled
 with another language whose first line is a command, and a bare command line when the
 response has no block at all. When several actions are given only the first one runs.
@@ -54,6 +54,9 @@ _REPLACE_END = re.compile(r"^[ \t]*>{3,}[ \t]*replace[ \t]*$", re.IGNORECASE | r
 class Replacement:
     search: str
     replace: str
+    # Other readings of the same text block: the code itself held a line like the ======= divider
+    # (sympy's docstrings underline "Returns" with =======), so the split was ambiguous.
+    alternatives: tuple[Replacement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,14 +183,22 @@ def parse_replacements(body: str) -> list[Replacement]:
 
 
 def _one_replacement(chunk: str) -> Replacement:
-    divider = _DIVIDER.search(chunk)
-    if divider is None:
+    """The block split at its divider. Every ======= line is a possible divider (docstring underlines
+    look the same): the first unindented line of exactly seven is the reading tried first, the others
+    are kept as alternatives for the edit tool, which picks among the readings whose SEARCH text matches."""
+    closing = _REPLACE_END.search(chunk)
+    end = closing.start() if closing else len(chunk)
+    dividers = [d for d in _DIVIDER.finditer(chunk) if d.start() < end]
+    if not dividers:
         raise ActionError("A SEARCH block has no ======= line between the search and the replacement text.")
-    closing = _REPLACE_END.search(chunk, divider.end())
-    replace = chunk[divider.end():closing.start() if closing else len(chunk)]
-    if closing is None:  # the block ran to the end: drop a trailing fence or tag the model left there
-        replace = re.sub(r"\n[ \t]*(```|</action>)[ \t]*\s*\Z", "\n", replace, flags=re.IGNORECASE)
-    return Replacement(_trim_newlines(chunk[:divider.start()]), _trim_newlines(replace))
+    dividers.sort(key=lambda d: d.group().rstrip() != "=======")  # stable: file order within each kind
+    readings = []
+    for divider in dividers:
+        replace = chunk[divider.end():end]
+        if closing is None:  # the block ran to the end: drop a trailing fence or tag the model left there
+            replace = re.sub(r"\n[ \t]*(```|</action>)[ \t]*\s*\Z", "\n", replace, flags=re.IGNORECASE)
+        readings.append(Replacement(_trim_newlines(chunk[:divider.start()]), _trim_newlines(replace)))
+    return Replacement(readings[0].search, readings[0].replace, tuple(readings[1:]))
 
 
 def _trim_newlines(text: str) -> str:

@@ -6,6 +6,7 @@ temperature) live on `AttemptSpec` so a run can vary them without touching the c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -58,6 +59,42 @@ class ContextConfig(_Strict):
     file_context_max_lines: int = Field(200, ge=10)
 
 
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "configs" / "agent" / "prompts"
+
+
+class PromptFiles(_Strict):
+    """The prompt templates (Jinja2; configs/agent/prompts/README.md); relative paths are relative to the run config."""
+
+    system_text: Path = PROMPTS_DIR / "system_text.md"  # action_format text (and transcripts)
+    system_tools: Path = PROMPTS_DIR / "system_tools.md"  # action_format tools
+    instance: Path = PROMPTS_DIR / "instance.md"  # the first user message: the issue
+
+    def files(self) -> dict[str, Path]:
+        return {"system_text": self.system_text, "system_tools": self.system_tools, "instance": self.instance}
+
+    def resolved(self, base: Path) -> PromptFiles:
+        return PromptFiles(**{name: path if path.is_absolute() else (base / path).resolve() for name, path in self.files().items()})
+
+    def digest(self) -> str:
+        """Of the templates' text (not their paths): a changed prompt is a different run."""
+        return _text_digest(tuple(sorted((name, str(path), *_stamp(path)) for name, path in self.files().items())))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_digest(files: tuple[tuple[str, str, int, int], ...]) -> str:
+    """Memoized on (name, path, mtime, size): every attempt's start record asks for it."""
+    texts = {name: Path(path).read_bytes().hex() if size >= 0 else f"missing: {path}" for name, path, _mtime, size in files}
+    return hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class AgentConfig(_Strict):
     """The `agent:` section of a run config."""
 
@@ -65,12 +102,14 @@ class AgentConfig(_Strict):
     prices: Prices = Prices()
     tools: ToolConfig = ToolConfig()
     context: ContextConfig = ContextConfig()
+    prompts: PromptFiles = PromptFiles()
     # text: one action per response in the text format (any model, chat or completions API);
     # tools: OpenAI tool calls (a chat server with tool calling, e.g. vllm serve --enable-auto-tool-choice)
     action_format: Literal["text", "tools"] = "text"
     max_tokens_per_call: int = Field(1024, ge=16)
     submit_on_limit: bool = True  # a limit hit still yields the diff so far as the attempt's patch
     max_in_flight: int = Field(512, ge=1)  # attempts running at once in one process
+    index_workers: int = Field(2, ge=1)  # processes that parse an instance's files when it is indexed (1: in this process)
     pace_slice_s: float = Field(0.02, ge=0)  # tool work between two turns of the event loop (0: no pacing)
     fsync: bool = False  # True: every step is fsync'ed (survives power loss, not only a crash)
     trajectories_dir: Path | None = None  # default: <run dir>/trajectories
@@ -80,4 +119,5 @@ class AgentConfig(_Strict):
     def digest(self) -> str:
         """What a resumed trajectory must have been made with (the behaviour, not the plumbing)."""
         fields = self.model_dump(mode="json", include={"budgets", "tools", "context", "action_format", "max_tokens_per_call", "submit_on_limit"})
+        fields["prompts"] = self.prompts.digest()
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]

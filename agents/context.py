@@ -8,6 +8,7 @@ them (`tools.shift_span`). Spans of a file are merged and shown in file order.
 
 from __future__ import annotations
 
+from agents.repo import split_lines
 from agents.tools import Span, Workspace
 
 HEADER = "File context (the code you identified, as it reads now with your edits):"
@@ -36,7 +37,7 @@ def file_context(ws: Workspace, max_lines: int) -> str:
         return ""
     parts, shown, left = [HEADER], 0, 0
     for path, ranges in merged_spans(ws.identified).items():
-        lines = (ws.overlay.read(path) or "").splitlines()
+        lines = split_lines(ws.overlay.read(path) or "")
         parts.append(path)
         for start, end in ranges:
             end = min(end, len(lines))

@@ -237,5 +237,5 @@ def dialogue_for(config: AgentConfig, chat: bool) -> Dialogue:
 
 
 def new_state(problem: Problem, env: Environment, config: AgentConfig) -> _State:
-    messages = initial_messages(problem, tools=config.action_format == "tools")
+    messages = initial_messages(problem, config.prompts, tools=config.action_format == "tools", max_steps=config.budgets.max_steps)
     return _State(Workspace.fresh(env), messages, chars=message_chars(messages))

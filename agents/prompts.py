@@ -1,65 +1,86 @@
-"""The prompt the agent starts from: the tools, how to call them (text actions or tool calls), and the issue."""
+"""The prompt the agent starts from, rendered from the templates a run config names (`agent.prompts`).
+
+The text is data: `configs/agent/prompts/*.md` by default (Jinja2, undefined names an error),
+so a user changes the prompt without touching code, and the templates' text is part of the
+run's identity (`PromptFiles.digest`). Only the observation label stays here: it is wire
+format (the text dialogue's stop sequence and the elision placeholders depend on it).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from harness.records import Problem
+from agents.config import PromptFiles
 
-SYSTEM = """You are a software engineer fixing an issue in a Python repository. You cannot run code. \
-Work in steps: find the code the issue is about, read it, then edit it. Each of your responses may \
-think briefly and must end with exactly one action in an ```action block. The commands:
+if TYPE_CHECKING:
+    import jinja2
 
-find_files <glob>                 list files by pattern, e.g. find_files **/ops.py
-find_definition <name>            where a class or function is defined, e.g. find_definition Parser.parse
-search_code <keywords>            code chunks that best match the words, e.g. search_code empty list mean
-view <path> [start] [end]         read lines of a file (a long file without a range shows its outline)
-identify <path> <start>-<end>     mark code as relevant: it is shown to you, as it reads now, with every later message
-edit <path>                       replace text in a file; the body is one or more blocks:
-<<<<<<< SEARCH
-(lines copied exactly from the file, indentation included; they must occur exactly once)
-=======
-(the new lines)
->>>>>>> REPLACE
-finish                            end: your edits become the patch
-
-Test files are hidden from the searches and will be replaced by the hidden tests: fix the source. \
-An edit that does not match exactly once, or that leaves a Python file unparseable, is rejected and \
-nothing changes. Old observations may be elided to save context; repeat an action to see one again. \
-Example response:
-
-The division floors; it should not.
-```action
-edit calc/ops.py
-<<<<<<< SEARCH
-    return a // b
-=======
-    return a / b
->>>>>>> REPLACE
-```"""
-
-SYSTEM_TOOLS = """You are a software engineer fixing an issue in a Python repository. You cannot run code. \
-Work in steps: find the code the issue is about (find_files, find_definition, search_code), read it (view), \
-mark what matters (identify: it stays in view, as it reads now, with every later message), then change it \
-(edit) and finish. Call exactly one tool per response; you may think briefly before the call.
-
-Test files are hidden from the searches and will be replaced by the hidden tests: fix the source. \
-An edit whose search text does not occur exactly once, or that leaves a Python file unparseable, is \
-rejected and nothing changes. Old tool results may be elided to save context; repeat a call to see one again."""
-
-ISSUE = """Repository: {repo} (checked out at {commit}).
-
-<issue>
-{issue}
-</issue>
-
-Find the cause and fix it. Start with a search."""
+    from harness.records import Problem
 
 
-def initial_messages(problem: Problem, tools: bool = False) -> list[dict[str, Any]]:
-    issue = ISSUE.format(repo=problem.data.get("repo", "?"), commit=str(problem.data.get("base_commit", "?"))[:12],
-                         issue=problem.question.strip())
-    return [{"role": "system", "content": SYSTEM_TOOLS if tools else SYSTEM}, {"role": "user", "content": issue}]
+class PromptError(ValueError):
+    """A template that cannot be read or rendered; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Prompts:
+    system_text: jinja2.Template
+    system_tools: jinja2.Template
+    instance: jinja2.Template
+    files: PromptFiles
+
+    def render(self, name: str, values: dict[str, Any]) -> str:
+        import jinja2  # noqa: PLC0415
+
+        try:
+            return getattr(self, name).render(**values).strip("\n")
+        except jinja2.TemplateError as exc:
+            raise PromptError(f"agent.prompts.{name}: {getattr(self.files, name)}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _load(files: PromptFiles, digest: str) -> Prompts:  # digest: a changed file is read again
+    import jinja2  # noqa: PLC0415
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)  # noqa: S701 - plain text, not HTML
+    templates = {}
+    for name, path in files.files().items():
+        try:
+            templates[name] = env.from_string(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PromptError(f"agent.prompts.{name}: cannot read {path}: {exc.strerror or exc}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise PromptError(f"agent.prompts.{name}: {path}, line {exc.lineno}: {exc.message}") from None
+    return Prompts(files=files, **templates)
+
+
+def load_prompts(files: PromptFiles) -> Prompts:
+    return _load(files, files.digest())
+
+
+def values_for(problem: Problem, max_steps: int) -> dict[str, Any]:
+    """The names a template may use."""
+    return {"repo": str(problem.data.get("repo", "?")), "commit": str(problem.data.get("base_commit", "?"))[:12],
+            "instance_id": problem.id, "issue": problem.question.strip(), "max_steps": max_steps}
+
+
+def initial_messages(problem: Problem, files: PromptFiles | None = None, tools: bool = False, max_steps: int = 30) -> list[dict[str, Any]]:
+    prompts = load_prompts(files or PromptFiles())
+    values = values_for(problem, max_steps)
+    system = prompts.render("system_tools" if tools else "system_text", values)
+    return [{"role": "system", "content": system}, {"role": "user", "content": prompts.render("instance", values)}]
+
+
+def check_prompts(files: PromptFiles, max_steps: int = 30) -> None:
+    """PromptError unless every template reads and renders (run before any attempt starts)."""
+    from harness.records import Problem  # noqa: PLC0415
+
+    sample = Problem(id="owner__name-1", task="swebench", question="An issue.", data={"repo": "owner/name", "base_commit": "0" * 40})
+    for name in files.files():
+        load_prompts(files).render(name, values_for(sample, max_steps))
 
 
 def observation_message(observation: str) -> str:

@@ -30,6 +30,18 @@ def is_test_path(path: str) -> bool:
     return any(d in ("tests", "testing") for d in dirs) or (len(dirs) == 1 and dirs[0] == "test")
 
 
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as git and Python count them: split at newlines only (`str.splitlines` also splits at form
+    feeds, \\x1c-\\x1e and \\u2028, which old code has; line numbers and diffs would drift). Without
+    keepends, a carriage return before the newline is dropped too."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if keepends:
+        return [line + "\n" for line in lines[:-1]] + ([lines[-1] + ("\n" if text.endswith("\n") else "")] if lines else [])
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def list_files(root: Path) -> list[str]:
     """Every regular file under root (posix paths relative to it), build and VCS folders left out."""
     found: list[str] = []
@@ -156,7 +168,7 @@ def _line(prefix: str, text: str) -> str:
 
 
 def hunks(old: str, new: str, context: int = 3) -> list[str]:
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     out: list[str] = []
     for group in _KnownOpcodes(_opcodes(a, b)).get_grouped_opcodes(context):
         out.append(f"@@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@\n")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.config import AgentConfig
+from agents.filecache import FileCache
 from agents.loop import AttemptResult, AttemptSpec, EndStatus, run_attempt
 from agents.model import ModelClient
 from agents.pacing import Pacer
@@ -71,10 +72,12 @@ class Environments:
 def snapshot_environments(config: AgentConfig, snapshots_dir: Path, repos_dir: Path | None = None) -> Environments:
     """Environments for SWE-bench problems: the repo from a local clone at base_commit, else from the image."""
     cache = SnapshotCache(snapshots_dir)
+    files = FileCache(Path(snapshots_dir) / "file-index")  # equal files of an instance and the next are indexed once
 
     def build(problem: Problem) -> Environment:
         snapshot = cache.get(source_for(problem, repos_dir))
-        return Environment.build(snapshot, config.tools, index_cache=snapshot.root.parent)  # beside <key>/tree
+        return Environment.build(snapshot, config.tools, index_cache=snapshot.root.parent, file_cache=files,  # beside <key>/tree
+                                 workers=config.index_workers)
 
     return Environments(build)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from agents.config import AgentConfig
 from agents.loop import AttemptResult, AttemptSpec
 from agents.model import BackendClient
+from agents.prompts import PromptError, check_prompts
 from agents.runner import AgentRunner, Environments, snapshot_environments
 from harness.config import ConfigError, SamplingConfig
 from harness.models.base import ModelBackend
@@ -28,7 +29,11 @@ FLUSH_EVERY_S = 0.5
 
 
 def check_model(agent: AgentConfig, backend: str, chat: bool) -> None:
-    """ConfigError when the configured model cannot play the agent the configured way."""
+    """ConfigError when the configured model cannot play the agent the configured way, or a prompt template is unusable."""
+    try:
+        check_prompts(agent.prompts, agent.budgets.max_steps)
+    except PromptError as exc:
+        raise ConfigError(str(exc)) from None
     if agent.action_format == "tools" and not (chat and backend in ("openai", "simulated")):
         raise ConfigError("agent.action_format: tool calls need a chat server that returns them (model.backend: openai "
                           "with model.api: chat, e.g. vllm serve --enable-auto-tool-choice); use action_format: text "

@@ -3,7 +3,8 @@
 A script maps (problem id, attempt index) to the list of responses for steps 0, 1, 2, ...;
 the step of a request is the number of assistant turns it already holds. A text response to a
 request that offers tools is sent as the equivalent tool call (prose stays prose); an entry
-may also be a whole `Completion` (e.g. with garbage tool calls). Instead of a
+may also be a whole `Completion` (e.g. with garbage tool calls), or a function of the request
+that returns the response (an edit copied from what the attempt viewed). Instead of a
 list, a `Responder` computes the response from the request and the step. A `Fail` entry
 makes that call come back as a backend error. Past the end of its script an attempt gets
 `default` (by default: finish). Every call is logged in `calls` as (problem, index, step).
@@ -33,6 +34,9 @@ class Fail:
 
 class Hang:
     """A scripted call that never returns (to cut an attempt off mid-way, as a crash would)."""
+
+
+ScriptEntry = str | Completion | Fail | Hang | Callable[[GenerationRequest], str]
 
 
 def step_of(request: GenerationRequest) -> int:
@@ -73,7 +77,7 @@ class ScriptedBackend:
     name = "scripted"
     simulated = True
 
-    def __init__(self, scripts: dict[tuple[str, int], list[str | Completion | Fail | Hang]] | None = None,
+    def __init__(self, scripts: dict[tuple[str, int], list[ScriptEntry]] | None = None,
                  responder: Responder | None = None, default: str = FINISH, yield_every: int = 64) -> None:
         self.scripts = scripts or {}
         self.responder, self.default, self.yield_every = responder, default, yield_every
@@ -82,7 +86,8 @@ class ScriptedBackend:
     def respond(self, request: GenerationRequest, step: int) -> str | Completion | Fail | Hang:
         script = self.scripts.get((request.problem_id, request.first_index))
         if script is not None:
-            return script[step] if step < len(script) else self.default
+            entry = script[step] if step < len(script) else self.default
+            return entry(request) if callable(entry) else entry
         return self.responder(request, step) if self.responder else self.default
 
     def result(self, request: GenerationRequest) -> GenerationResult | Hang:

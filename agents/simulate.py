@@ -1,9 +1,9 @@
 """A simulated model that plays the agent (demo and tests): it is not a model.
 
 Per attempt a plan of responses is drawn from (problem id, seed): with the problem's
-success probability the plan searches, opens the file, edits its way to the gold patch
-(one SEARCH/REPLACE per hunk) and finishes; otherwise it does something plausible and
-wrong: edits toward a wrong variant of the gold patch (a hunk left out, an added line
+success probability the plan searches, opens the file, views each changed region, edits it
+as viewed (`agents.playback`) until the repository holds the gold patch, and finishes;
+otherwise it does something plausible and wrong: edits toward a wrong variant of the gold patch (a hunk left out, an added line
 dropped), gives up, wanders until the step limit, or answers in a broken format. Step k of
 the attempt gets plan[k], so a resumed attempt sees the same plan.
 """
@@ -15,37 +15,16 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING
 
-from agents.scripted import FINISH, action, completion_for, edit_action, step_of
-from harness.problems.patches import FilePatch, parse_patch
+from agents.playback import Entry, Unplayable, edit_steps, first_path, resolve
+from agents.scripted import FINISH, action, completion_for, step_of
+from harness.problems.patches import parse_patch
 from harness.records import GenerationRequest, GenerationResult, Problem
 
 if TYPE_CHECKING:
     from harness.config import RunConfig
     from harness.problems.base import Task
 
-MALFORMED = ("I will look at the code now.", "Action: view the file", "```\nlook at ops\n```", "")
-
-
-def hunk_edits(patch: str) -> list[tuple[str, str, str]]:
-    """(path, search, replace) per hunk of a patch, blank context at the hunk's ends trimmed."""
-    try:
-        files: list[FilePatch] = parse_patch(patch)
-    except Exception:  # noqa: BLE001 - an unparseable patch: nothing to replay
-        return []
-    edits = []
-    for file_patch in files:
-        path = file_patch.path()
-        for hunk in file_patch.hunks:
-            lines = [line for line in hunk.lines if not line.startswith("\\")]
-            while lines and lines[0].strip() == "":
-                lines.pop(0)
-            while lines and lines[-1].strip() == "":
-                lines.pop()
-            old = "".join(line[1:] for line in lines if line[:1] in (" ", "-", "\n"))
-            new = "".join(line[1:] for line in lines if line[:1] in (" ", "+", "\n"))
-            if path and old:
-                edits.append((path, old.removesuffix("\n"), new.removesuffix("\n")))
-    return edits
+MALFORMED = ("I will look at the code now.", "Action: view the file", "```\nlook at the code\n```", "")
 
 
 def _keywords(problem: Problem, rng: random.Random) -> str:
@@ -63,18 +42,19 @@ def _localize(problem: Problem, path: str, rng: random.Random) -> list[str]:
     return steps
 
 
-def _edit_plan(problem: Problem, patch: str, rng: random.Random) -> list[str] | None:
-    edits = hunk_edits(patch)
-    if not edits:
+def _edit_plan(problem: Problem, patch: str, rng: random.Random) -> list[Entry] | None:
+    path = first_path(patch)
+    try:
+        edits = edit_steps(patch)
+    except Unplayable:
         return None
-    plan = _localize(problem, edits[0][0], rng)
+    plan: list[Entry] = list(_localize(problem, path, rng)) if path else []
     if rng.random() < 0.15:
         plan.append(rng.choice(MALFORMED))  # a slip the format feedback recovers from
-    plan += [edit_action(path, old, new) for path, old, new in edits]
-    return plan + [FINISH]
+    return [*plan, *edits, FINISH]
 
 
-def _wrong_plan(problem: Problem, rng: random.Random, max_steps: int) -> list[str]:
+def _wrong_plan(problem: Problem, rng: random.Random, max_steps: int) -> list[Entry]:
     from harness.problems.swebench import drop_added_line, revert_one_hunk  # noqa: PLC0415
 
     gold = str(problem.data.get("patch") or "")
@@ -92,7 +72,7 @@ def _wrong_plan(problem: Problem, rng: random.Random, max_steps: int) -> list[st
     return [rng.choice(MALFORMED) for _ in range(max_steps)]  # never gets the format right
 
 
-def plan_for(problem: Problem, seed: int, correct: bool, max_steps: int = 30) -> list[str]:
+def plan_for(problem: Problem, seed: int, correct: bool, max_steps: int = 30) -> list[Entry]:
     """The whole attempt's responses, a pure function of (problem, seed, correct)."""
     rng = random.Random(f"agent-plan:{problem.id}:{seed}")
     if correct:
@@ -119,14 +99,14 @@ class SimulatedAgentBackend:
         difficulty = SimulatedBackend(run_config.model, task, problems)  # type: ignore[arg-type]
         return cls(problems, difficulty.success_probability, max_steps)
 
-    def plan(self, problem_id: str, seed: int) -> list[str]:
+    def plan(self, problem_id: str, seed: int) -> list[Entry]:
         # Recomputed per step (cheap) rather than cached: 75,000 attempts' plans would not fit comfortably.
         correct = random.Random(f"agent:{problem_id}:{seed}").random() < self.success_probability(problem_id)
         return plan_for(self.problems[problem_id], seed, correct, self.max_steps)
 
     def respond(self, request: GenerationRequest) -> str:
         plan, step = self.plan(request.problem_id, request.seed), step_of(request)
-        return plan[step] if step < len(plan) else FINISH
+        return resolve(plan[step], request) if step < len(plan) else FINISH
 
     async def generate(self, requests: Iterable[GenerationRequest]) -> AsyncIterator[GenerationResult]:
         for request in requests:

@@ -26,9 +26,9 @@ def _tool(name: str, description: str, properties: dict[str, Any], required: lis
 
 
 TOOL_SCHEMAS: tuple[dict[str, Any], ...] = (
-    _tool("find_files", "List repository files matching a glob pattern, e.g. **/ops.py.",
+    _tool("find_files", "List repository files matching a glob pattern, e.g. **/config.py.",
           {"pattern": _STRING}, ["pattern"]),
-    _tool("find_definition", "Where a class or function is defined, e.g. div or Parser.parse.",
+    _tool("find_definition", "Where a class or function is defined, e.g. parse_header or Parser.parse.",
           {"name": _STRING, "path_pattern": {**_STRING, "description": "optional glob narrowing the files"}}, ["name"]),
     _tool("search_code", "Code chunks that best match keywords or a code fragment.",
           {"query": _STRING, "path_pattern": {**_STRING, "description": "optional glob narrowing the files"}}, ["query"]),

@@ -220,7 +220,8 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
         model = model.model_copy(update={"path": fix(model.path)})
     agent = config.agent
     if agent is not None:
-        agent = agent.model_copy(update={name: fix(getattr(agent, name)) for name in ("trajectories_dir", "snapshots_dir", "repos_dir")})
+        agent = agent.model_copy(update={**{name: fix(getattr(agent, name)) for name in ("trajectories_dir", "snapshots_dir", "repos_dir")},
+                                         "prompts": agent.prompts.resolved(base)})
     cost = config.cost
     if cost is not None:
         cost = resolve_cost_paths(cost, base)
@@ -272,6 +273,8 @@ def check_inputs_exist(config: RunConfig) -> None:
         named["model.path"] = config.model.path
     if config.cost is not None:
         named |= {"cost.prices": config.cost.prices, "cost.baselines": config.cost.baselines}
+    if config.agent is not None:
+        named |= {f"agent.prompts.{name}": path for name, path in config.agent.prompts.files().items()}
     for field, path in named.items():
         if path is not None and not path.is_file():
             raise ConfigError(f"{field}: file not found: {path}")

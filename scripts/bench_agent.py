@@ -1,6 +1,14 @@
 """Benchmark of the repair agent's own cost, with a zero-latency scripted model on a generated repository.
 
     python scripts/bench_agent.py [--files 1000] [--attempts 500] [--latency-ms 200] [--repo TREE] [--json out.json]
+    python scripts/bench_agent.py --kit ../shared/swebench_real [--instances ID,ID] [--json out.json]
+
+--kit: real SWE-bench instances (a swebench 5 task repo whose images are built): each
+instance's repository is snapshotted from its image and indexed once (seconds per instance;
+equal files of the instances of one repository are indexed once, `agents.filecache`), every
+instance's gold patch is played through the agent's own actions (search, views, edits,
+finish: the loop's time per step on the real repositories), then 1-3 below run on the
+largest tree (a sympy instance).
 
 1. Environment: listing the tree and building the index (definitions + BM25) once.
 2. Loop time per step, one attempt at a time: each tool's time (search, view, edit, ...) as
@@ -17,12 +25,14 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -258,6 +268,80 @@ def bench_memory(env: Environment, attempts: int, tmp: Path) -> dict:
             "kb_per_attempt": round((held - baseline) / attempts / 1024, 1), "rss_mb": round(rss_bytes() / 2**20)}
 
 
+# --- real instances (--kit) ------------------------------------------------------------------------
+
+
+def kit_environments(kit: Path, ids: list[str] | None, tmp: Path, rows: list[dict], workers: int = 2) -> Iterator[tuple[Problem, Environment]]:
+    """Every instance snapshotted from its image and indexed, in the task repo's order, timed into rows."""
+    from swebench.task.repo import load_task_repo  # noqa: PLC0415
+
+    from agents.filecache import FileCache  # noqa: PLC0415
+    from agents.snapshots import DockerImageSource, SnapshotCache  # noqa: PLC0415
+    from harness.problems.datasets import SourceRow  # noqa: PLC0415
+    from harness.problems.swebench import problem_from_row  # noqa: PLC0415
+
+    snapshots, files = SnapshotCache(tmp / "repos"), FileCache(tmp / "repos" / "file-index")
+    for n, row in enumerate(load_task_repo(kit, ids)):
+        problem = problem_from_row(SourceRow(str(kit), n + 1, n, row))
+        started = time.perf_counter()
+        snapshot = snapshots.get(DockerImageSource(row["image"]))
+        snapped = time.perf_counter()
+        hits, misses, cpu = files.hits, files.misses, time.process_time()
+        env = Environment.build(snapshot, AgentConfig().tools, index_cache=snapshot.root.parent, file_cache=files, workers=workers)
+        built = time.perf_counter()
+        rows.append({"instance": problem.id, "files": len(snapshot.files), "indexed_py_files": len(env.index.outlines),
+                     "chunks": len(env.index.chunks), "files_indexed_anew": files.misses - misses,
+                     "files_from_cache": files.hits - hits, "snapshot_s": round(snapped - started, 2),
+                     "index_s": round(built - snapped, 2), "total_s": round(built - started, 2),
+                     "main_process_cpu_s": round(time.process_time() - cpu, 2), "load_average": round(os.getloadavg()[0], 1)})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        yield problem, env
+
+
+def bench_gold(envs: Iterator[tuple[Problem, Environment]], tmp: Path) -> tuple[dict, Environment]:
+    """Each instance's gold patch played through the agent's actions: whole-step times, outcome checked.
+    Also gives back the largest environment (the others are dropped as soon as they are done)."""
+    from agents.playback import edit_steps  # noqa: PLC0415
+
+    walls: list[float] = []
+    by_tool: dict[str, list[float]] = defaultdict(list)
+    reached = count = 0
+    largest: Environment | None = None
+    for problem, env in envs:
+        count += 1
+        if largest is None or len(env.index.chunks) > len(largest.index.chunks):
+            largest = env
+        words = " ".join(problem.question.split()[:12])
+        script = [action(f"search_code {words}"), action(f"view {edit_path(problem)}"), *edit_steps(str(problem.data["patch"])), action("finish")]
+        backend = ScriptedBackend({(problem.id, 0): script})
+        started = time.perf_counter()
+        [result] = asyncio.run(_run_one(BackendClient(backend), env, problem, tmp / "gold" / problem.id))
+        walls.append((time.perf_counter() - started) / result.totals.steps)
+        reached += result.status.value == "finished" and result.totals.rejected == 0 and bool(result.patch)
+        for path in (tmp / "gold" / problem.id).glob("**/*.jsonl"):
+            for step in TrajectoryFile(path).load().steps:
+                by_tool[step.action["name"] if step.action else "malformed"].append(step.tool_s)
+    ms = lambda v: round(1000 * v, 3)  # noqa: E731
+    assert largest is not None, "no instances"
+    return {"instances": count, "edits_all_accepted": reached, "step_median_ms": ms(statistics.median(walls)),
+            "step_max_ms": ms(max(walls)),
+            "tools": {name: {"median_ms": ms(statistics.median(v)), "p95_ms": ms(percentile(v, 0.95)), "n": len(v)}
+                      for name, v in sorted(by_tool.items())}}, largest
+
+
+def edit_path(problem: Problem) -> str:
+    from agents.playback import first_path  # noqa: PLC0415
+
+    return first_path(str(problem.data["patch"])) or ""
+
+
+async def _run_one(client: object, env: Environment, problem: Problem, trajectories: Path) -> list:
+    from agents.loop import AttemptSpec  # noqa: PLC0415
+
+    runner = AgentRunner(client, AgentConfig(budgets=Budgets(max_steps=40)), Environments(lambda _p: env), trajectories)  # type: ignore[arg-type]
+    return [r async for r in runner.run([(problem, AttemptSpec(problem_id=problem.id, index=0, seed=0, temperature=0.0))])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
@@ -265,15 +349,26 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=100, help="attempts timed one at a time")
     parser.add_argument("--latency-ms", type=float, default=200.0, help="per-call latency of the server-like run")
     parser.add_argument("--repo", type=Path, help="an existing tree to use instead of a generated one")
+    parser.add_argument("--kit", type=Path, help="a swebench 5 task repo with built images: real instances")
+    parser.add_argument("--instances", help="with --kit: these instance ids (comma-separated) only")
+    parser.add_argument("--index-workers", type=int, default=2, help="with --kit: processes that parse files (agent.index_workers)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-agent-") as tmp_dir:
         tmp = Path(tmp_dir)
-        root = args.repo or tmp / "repo"
-        if args.repo is None:
-            make_repo(root, args.files)
-        env, environment = bench_environment(root)
-        report = {"environment": environment, "steps": bench_steps(env, args.sequential, tmp),
+        report: dict = {}
+        if args.kit:
+            report["instances"] = []
+            ids = args.instances.split(",") if args.instances else None
+            envs = kit_environments(args.kit, ids, tmp, report["instances"], args.index_workers)
+            report["gold_trajectories"], env = bench_gold(envs, tmp)
+            environment = {"largest": env.snapshot.root.parent.name, "files": len(env.snapshot.files), "chunks": len(env.index.chunks)}
+        else:
+            root = args.repo or tmp / "repo"
+            if args.repo is None:
+                make_repo(root, args.files)
+            env, environment = bench_environment(root)
+        report |= {"environment": environment, "steps": bench_steps(env, args.sequential, tmp),
                   "concurrency": [bench_concurrency(env, args.attempts, tmp, 0.0),
                                   bench_concurrency(env, args.attempts, tmp, args.latency_ms / 1000)],
                   "memory": bench_memory(env, args.attempts, tmp)}

@@ -155,7 +155,8 @@ def _read_hunk(lines: list[str], i: int) -> tuple[Hunk, int]:
 
 def parse_patch(text: str) -> list[FilePatch]:
     """The file patches of a text diff; raises _Corrupt where normalizing would not be safe."""
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as git reads a patch: str.splitlines would also split at a form feed in a line
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     bare = [line.rstrip("\r\n") for line in lines]
     files: list[FilePatch] = []
     current: FilePatch | None = None

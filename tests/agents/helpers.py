@@ -42,3 +42,33 @@ def run_all(backend: ScriptedBackend, problem: Problem, env: Environment, trajec
             await client.aclose()
 
     return sorted(asyncio.run(go()), key=lambda r: r.spec.index)
+
+
+def gold_script(problem: Problem, patch: str | None = None) -> list:
+    """A trajectory to the patch (default: the problem's gold patch) through the agent's own actions:
+    a search, views of each changed region, edits copied from those views, finish."""
+    from agents.playback import edit_steps  # noqa: PLC0415
+
+    patch = str(problem.data.get("patch") or "") if patch is None else patch
+    words = " ".join(problem.question.split()[:12])
+    return [action(f"search_code {words}"), *edit_steps(patch), action("finish")]
+
+
+def patched_files(snapshot_root: Path, patch: str, tmp: Path) -> dict[str, str | None]:
+    """What `git apply` makes of the files a patch touches (None: deleted), read as the agent reads them."""
+    import subprocess  # noqa: PLC0415
+
+    from agents.playback import parse_patch  # noqa: PLC0415
+
+    work = tmp / "git-apply"
+    work.mkdir(parents=True, exist_ok=True)
+    paths = [f.path() for f in parse_patch(patch)]
+    for path in paths:
+        source = snapshot_root / path
+        if source.is_file():
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).write_bytes(source.read_bytes())
+    subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], input=patch.encode("utf-8", "surrogateescape"),
+                   cwd=work, check=True, capture_output=True)
+    return {path: ((work / path).read_bytes().decode("utf-8", "surrogateescape") if (work / path).exists() else None)
+            for path in paths if path}

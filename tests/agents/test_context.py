@@ -11,7 +11,7 @@ from agents.config import AgentConfig, Budgets, ContextConfig
 from agents.context import HEADER, file_context, merged_spans
 from agents.conversation import messages_for, message_chars
 from agents.loop import EndStatus
-from agents.prompts import SYSTEM
+from agents.prompts import initial_messages
 from agents.runner import trajectory_path
 from agents.scripted import Fail, ScriptedBackend, action, edit_action
 from agents.tools import Environment, Span, Workspace, run_tool, shift_span
@@ -46,7 +46,8 @@ def test_a_long_attempt_keeps_going_with_old_observations_elided(tmp_path: Path,
     elided = [s.elided for s in saved.steps]
     assert elided == sorted(elided) and elided[-1] >= 15  # trimmed more and more, never restored
     last = list(seen[-1].messages or ())
-    assert last[0] == {"role": "system", "content": SYSTEM} and "<issue>" in last[1]["content"]  # kept whole
+    system = initial_messages(toy_problem, config.prompts, max_steps=config.budgets.max_steps)[0]
+    assert last[0] == system and "<issue>" in last[1]["content"]  # kept whole
     observations = [m["content"] for m in last[2:] if m["role"] == "user"]
     assert observations[-3:] == [s.observation for s in saved.steps[-3:]] and "1| \"\"\"Arithmetic" in observations[-1]
     assert all(o.startswith("Observation:\n[elided to save context: the ") and "`view calc/ops.py 1 24`" in o
