@@ -38,7 +38,6 @@ import io
 import math
 import os
 import posixpath
-import re
 import shlex
 import signal
 import socket
@@ -56,6 +55,7 @@ from docker.types import Ulimit
 from docker.utils.socket import frames_iter
 
 from sandboxes.base import ExecResult, Limits, PatchResult, SandboxUnavailable
+from sandboxes.patching import apply_chain
 
 LABEL_KIND = "monkeys.sandbox"
 LABEL_RUN = "monkeys.run"
@@ -287,97 +287,6 @@ _KILL_STRAYS = (
     '*) kill -9 "$p" 2>/dev/null;; esac; done; true'
 )
 
-# Applies /run/monkeys/candidate.diff in the current directory: git apply, then git apply --3way,
-# then patch --fuzz=3. A failed try is undone (the touched files and the git index restored from a
-# backup) before the next, so each try starts from the same tree.
-_APPLY_CHAIN = r"""
-set -u
-scratch=$1
-patch_file=$scratch/candidate.diff
-backup=$scratch/backup
-trap 'rm -rf "$patch_file" "$scratch/paths" "$backup" "$0"' EXIT
-mapfile -t paths < "$scratch/paths"
-index=$(git rev-parse --git-path index 2>/dev/null) || index=""
-rm -rf "$backup" && mkdir -p "$backup"
-tar -cf "$backup/files.tar" --ignore-failed-read -- "${paths[@]}" 2>/dev/null
-if [ -n "$index" ] && [ -f "$index" ]; then cp "$index" "$backup/index"; fi
-new_dirs=()  # directories a try may create for new files: removed again on undo
-for path in "${paths[@]}"; do
-    dir=$(dirname -- "$path")
-    while [ "$dir" != . ] && [ ! -e "$dir" ]; do new_dirs+=("$dir"); dir=$(dirname -- "$dir"); done
-done
-undo() {
-    rm -rf -- "${paths[@]}"
-    tar -xf "$backup/files.tar" 2>/dev/null
-    if [ -f "$backup/index" ]; then cp "$backup/index" "$index"; fi
-    printf '%s\n' "${new_dirs[@]}" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2- |
-        while IFS= read -r dir; do [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null; done
-}
-attempt() {
-    local method=$1; shift
-    echo ">>> $method"
-    if "$@" 2>&1; then echo "@@monkeys-applied: $method"; exit 0; fi
-    undo
-}
-three_way() {
-    git update-index -q --refresh >/dev/null 2>&1  # stale stat data in an image's index reads as "does not match index"
-    git apply --verbose --3way "$patch_file" && git reset -q  # leave the change unstaged, as the other methods do
-}
-fuzzy() {
-    patch --batch --forward --fuzz=3 -p1 --no-backup-if-mismatch --dry-run -i "$patch_file" >/dev/null &&
-    patch --batch --forward --fuzz=3 -p1 --no-backup-if-mismatch -i "$patch_file"
-}
-attempt "git apply" git apply --verbose "$patch_file"
-attempt "git apply --3way" three_way
-attempt "patch --fuzz" fuzzy
-exit 1
-"""
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@", re.MULTILINE)
-
-
-def patch_problem(patch: str) -> str | None:
-    """Why `patch` cannot be a text patch (empty, binary, not a diff), or None when it may be."""
-    if not patch.strip():
-        return "empty patch: nothing to apply"
-    if "\0" in patch or "GIT binary patch" in patch or re.search(r"^Binary files .* differ$", patch, re.M):
-        return "binary patch: only text diffs are applied"
-    has_git_header = re.search(r"^diff --git ", patch, re.MULTILINE) is not None
-    has_unified = re.search(r"^--- ", patch, re.M) and re.search(r"^\+\+\+ ", patch, re.M) and _HUNK.search(patch)
-    if not (has_git_header or has_unified):
-        return "not a diff: no 'diff --git' or '---'/'+++' file headers with '@@' hunks"
-    return None
-
-
-def _header_path(raw: str) -> str | None:
-    """The -p1 path of a header name ("a/x.py", "b/x.py\t2024-01-01"); None for /dev/null or unsafe names."""
-    name = raw.split("\t", 1)[0].strip().strip('"')
-    if name[:2] in ("a/", "b/"):
-        name = name[2:]
-    parts = name.split("/")
-    if not name or name.startswith("/") or ".." in parts or name in (".", "dev/null"):
-        return None  # the chain only restores paths inside the repo
-    return name
-
-
-def touched_paths(patch: str) -> list[str]:
-    """Paths (relative to the repo root, -p1) a patch names; what a failed try must restore.
-
-    Only real file headers count: "diff --git a/X b/Y", and a "--- X" line directly followed by
-    "+++ Y" (a removed line that starts with "-- " is not a header).
-    """
-    names: list[str] = []
-    lines = patch.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("diff --git ") and " b/" in line:
-            a_part, b_part = line[len("diff --git "):].rsplit(" b/", 1)
-            names += [a_part, "b/" + b_part]
-        elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            names += [line[4:], lines[i + 1][4:]]
-    paths = [p for p in map(_header_path, names) if p is not None]
-    return list(dict.fromkeys(paths))
-
-
 # ---------------------------------------------------------------- the sandbox
 
 
@@ -606,21 +515,5 @@ class DockerSandbox:
     # -- patches
 
     def apply_patch(self, patch: str) -> PatchResult:
-        """git apply, then git apply --3way, then patch --fuzz=3, in workdir; says which worked."""
-        problem = patch_problem(patch)
-        if problem is not None:
-            return PatchResult(applied=False, method=None, log=f"rejected: {problem}")
-        if not patch.endswith("\n"):
-            patch += "\n"  # a diff cut before its last newline is otherwise 'corrupt'
-        self._put({
-            f"{SCRATCH}/candidate.diff": (patch.encode(), 0o600),
-            f"{SCRATCH}/paths": ("\n".join(touched_paths(patch)).encode(), 0o600),
-            f"{SCRATCH}/apply.sh": (_APPLY_CHAIN.encode(), 0o700),
-        })
-        result = self.exec(["bash", f"{SCRATCH}/apply.sh", SCRATCH], timeout_s=max(self.limits.wall_s, 60.0))
-        log = result.stdout + result.stderr
-        found = re.search(r"^@@monkeys-applied: (.+)$", log, re.MULTILINE)
-        if result.ok and found:
-            return PatchResult(applied=True, method=found.group(1), log=log.replace(found.group(0) + "\n", ""))
-        reason = "timed out" if result.timed_out else "no method applied it"
-        return PatchResult(applied=False, method=None, log=f"{log}\nfailed: {reason}")
+        """The official harness's chain (sandboxes.patching), in workdir; says which step worked."""
+        return apply_chain(self, patch, scratch=SCRATCH, timeout_s=max(self.limits.wall_s, 60.0))

@@ -20,19 +20,7 @@ from sandboxes._zygote import remove_tree
 from sandboxes.base import ExecResult, Limits, PatchResult
 from sandboxes.cgroups import WorkerCgroup, detect_cgroups
 from sandboxes.isolation import SANDBOX_ROOT, Layout, detect_isolation
-
-PATCH_STEPS: tuple[tuple[str, list[str], list[str] | None], ...] = (
-    # (method, check command, apply command); None: the check applies
-    ("git apply", ["git", "apply", "--whitespace=nowarn", "-"], None),
-    # a copied tree has new inodes and owners: refresh the index's stat data, or --3way
-    # takes every file for locally modified ("does not match index")
-    ("git apply --3way", ["sh", "-c", "git update-index -q --refresh >/dev/null 2>&1; "
-                                      "exec git apply --3way --check --whitespace=nowarn -"],
-     ["git", "apply", "--3way", "--whitespace=nowarn", "-"]),
-    ("patch --fuzz", ["patch", "--batch", "--forward", "-p1", "--fuzz=3", "--dry-run"],
-     ["patch", "--batch", "--forward", "-p1", "--fuzz=3", "--no-backup-if-mismatch"]),
-)
-
+from sandboxes.patching import apply_chain
 
 class LocalSandbox:
     """A private working tree plus a sandboxed worker that runs commands in it."""
@@ -140,20 +128,9 @@ class LocalSandbox:
 
     # -- patches and state --
     def apply_patch(self, patch: str) -> PatchResult:
-        """git apply, then git apply --3way, then patch --fuzz; each checked before it writes."""
-        log = []
-        for method, check, apply in PATCH_STEPS:
-            result = self.exec(check, stdin=patch)
-            log.append(f"$ {' '.join(check[-1:] if check[0] == 'sh' else check)}\n{result.stdout}{result.stderr}")
-            if not result.ok or "with conflicts" in result.stderr:
-                continue
-            if apply is not None:
-                result = self.exec(apply, stdin=patch)
-                log.append(f"$ {' '.join(apply)}\n{result.stdout}{result.stderr}")
-                if not result.ok:
-                    continue
-            return PatchResult(applied=True, method=method, log="".join(log))
-        return PatchResult(applied=False, method=None, log="".join(log))
+        """The official harness's chain (sandboxes.patching) in the tree; its index refreshed first (a copy)."""
+        return apply_chain(self, patch, scratch="", refresh_index=True,
+                           timeout_s=max(self.limits.wall_s, 60.0))
 
     def reset(self) -> None:
         """Back to the initial tree: in place, since the running sandbox has it mounted."""

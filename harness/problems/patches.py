@@ -246,6 +246,57 @@ def key_digest(key: str, length: int = 16) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
+def patch_problem(patch: str) -> str | None:
+    """Why `patch` surely applies nowhere (empty, NUL bytes, only binary parts, not a diff), or None.
+
+    Only what fails every step of the official chain is refused here: a text diff with binary
+    parts goes on (GNU patch applies its text hunks and skips "Binary files ... differ").
+    """
+    if not patch.strip():
+        return "empty patch: nothing to apply"
+    if "\0" in patch:
+        return "the patch holds NUL bytes: binary data, not a text diff"
+    lines = patch.split("\n")
+    bare = [line.rstrip("\r") for line in lines]
+    has_header = any(_is_file_start(bare, i) for i in range(len(bare)))
+    has_hunk = any(_HUNK_HEADER.match(line) for line in bare)
+    if has_header and has_hunk:
+        return None
+    if any(line.startswith(_BINARY_MARKERS) for line in bare):
+        return "binary patch: only text diffs are applied"
+    if any(line.startswith("diff --git ") for line in bare):
+        return None  # a mode change, rename or empty new file: git applies those without hunks
+    return "not a diff: no 'diff --git' or '---'/'+++' file headers with '@@' hunks"
+
+
+def _header_path(raw: str) -> str | None:
+    """The -p1 path of a header name ("a/x.py", "b/x.py\t2024-01-01"); None for /dev/null or unsafe names."""
+    name = _strip_prefix(_file_name(raw).strip().strip('"'))
+    parts = name.split("/")
+    if not name or name.startswith("/") or ".." in parts or name in (".", "dev/null"):
+        return None  # only paths inside the repository are backed up and restored
+    return name
+
+
+def touched_paths(patch: str) -> list[str]:
+    """Every repository path a patch names (old and new names), read leniently: what a failed try restores.
+
+    Only real file headers count: "diff --git a/X b/Y", and a "--- X" line directly followed by
+    "+++ Y" (a removed line that starts with "-- " is not a header). Unlike `patched_paths` this
+    never gives up on a corrupt patch: the steps of the chain may still write to the files it names.
+    """
+    names: list[str] = []
+    lines = patch.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("diff --git ") and " b/" in line:
+            a_part, b_part = line[len("diff --git "):].rsplit(" b/", 1)
+            names += [a_part, "b/" + b_part]
+        elif _is_file_start(lines, i) and not line.startswith("diff --git "):
+            names += [line[4:], lines[i + 1][4:]]
+    paths = [p for p in map(_header_path, names) if p is not None]
+    return list(dict.fromkeys(paths))
+
+
 def patched_paths(patch: str) -> list[str]:
     """Repository paths a patch touches, in order (used to reset test files)."""
     paths: list[str] = []

@@ -1,7 +1,8 @@
 """SWEBenchVerifier: each candidate patch applied and tested in its instance's image, graded by swebench.
 
 Per instance one warm container (a DockerSandbox) serves every candidate of that instance:
-reset to the clean tree, apply the candidate (git apply -> --3way -> patch --fuzz), run the
+reset to the clean tree, apply the candidate (the official chain: git apply -> --3way -> --reject
+-> patch --fuzz=5, sandboxes.patching), run the
 row's eval script with a timeout, save the whole test log, and grade it with swebench's
 own functions: `make_test_spec` for the spec, `get_eval_report` (which runs the parser from
 PARSER_REGISTRY over the log, builds the FAIL_TO_PASS / PASS_TO_PASS report and calls
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.problems.patches import key_digest, patched_paths
+from harness.problems.patches import key_digest, patch_problem, patched_paths
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import RayPlacement
 from harness.verifiers.flaky import (
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 RULES_VERSION = "1"  # bump when judging here changes: it invalidates cached verdicts
 EVAL_SCRIPT_PATH = "/eval.sh"
-PATCH_PATH = "/tmp/monkeys_candidate.diff"
 TEST_PATCH_PATH = "/tmp/monkeys_test.diff"
 WORKDIR = "/testbed"  # swebench.image_builder.constants.CONTAINER_WORKDIR
 EVIDENCE_LIST_MAX = 20
@@ -387,9 +387,9 @@ class _InstanceWorker:
 
     def _verdict_for(self, candidate: Candidate) -> Verdict:
         started = time.perf_counter()
-        unusable = _unusable_patch(candidate.content)
-        if unusable:
-            return self.verifier.verdict(VerdictStatus.APPLY_FAILED, {"note": unusable}, 0.0)
+        unusable = patch_problem(candidate.content)
+        if unusable:  # fails every step of the official chain: said without starting a container
+            return self.verifier.verdict(VerdictStatus.APPLY_FAILED, {"note": f"the patch did not apply: {unusable}"}, 0.0)
         if self.batch.cancel.is_set():
             return self.verifier.verdict(VerdictStatus.ERROR, {"note": "verification was stopped"}, 0.0)
         instance, setup_error = self.shared.get()
@@ -539,24 +539,11 @@ class _InstanceWorker:
 # --- helpers over a sandbox ---------------------------------------------------------------------
 
 
-def _unusable_patch(patch: str) -> str | None:
-    """Patches that cannot apply, said without starting anything (the official harness fails them too)."""
-    if not patch.strip():
-        return "empty patch"
-    if "\x00" in patch:
-        return "the patch holds NUL bytes: binary data, not a text diff"
-    return None
-
-
 def _apply_candidate(sandbox: Sandbox, patch: str) -> RunResult:
-    """The fallback chain; then, like swebench's run_instance, a patch already in the tree counts as applied."""
+    """The official harness's chain (sandboxes.patching), "already applied" included."""
     applied = sandbox.apply_patch(patch)
     if applied.applied:
         return RunResult(method=applied.method)
-    sandbox.write_file(PATCH_PATH, patch)  # a failed chain leaves the tree as it was
-    reverse = sandbox.exec(["git", "apply", "--check", "--reverse", PATCH_PATH], workdir=WORKDIR, timeout_s=120)
-    if reverse.ok:
-        return RunResult(method="already applied (git apply --check --reverse)")
     return RunResult(status=VerdictStatus.APPLY_FAILED, note=f"the patch did not apply: {applied.log[-APPLY_LOG_CHARS:]}")
 
 
