@@ -36,6 +36,7 @@ SANDBOX_ROOT = "/sandbox"  # the working directory, inside bubblewrap
 ARTIFACTS = "/artifacts"  # a pool's saved files (compiled programs), read-only inside
 ZYGOTE_INSIDE = "/opt/monkeys/zygote.py"
 ZYGOTE_HOST = str(Path(__file__).with_name("_zygote.py"))
+ZYGOTE_PARTS = ("_zygote_io.py", "_zygote_clock.py", "_zygote_job.py")  # beside it, inside and out
 ETC_FILES = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "hosts",
              "nsswitch.conf", "passwd", "group")
 TOP_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -267,6 +268,8 @@ def _bwrap_args(iso: Isolation, layout: Layout, py_dirs: list[str]) -> list[str]
     for path in sorted({*py_dirs, *layout.ro_paths, *layout.python_path}):
         args += _ro_bind(path)
     args += _ro_bind_file(ZYGOTE_HOST, ZYGOTE_INSIDE)
+    for part in ZYGOTE_PARTS:
+        args += ["--ro-bind", str(Path(ZYGOTE_HOST).with_name(part)), os.path.join(os.path.dirname(ZYGOTE_INSIDE), part)]
     # the root itself (mount points, /bin -> usr/bin links) read-only: only the tmpfs and
     # the working dir mounted above stay writable, whoever owns the root inside
     return args + ["--remount-ro", "/", "--chdir", SANDBOX_ROOT]
