@@ -34,21 +34,53 @@ if __package__:  # imported on the host as sandboxes._zygote
     from sandboxes._zygote_io import (HEAD, Capture, decode_body, encode_message, nonblocking_pipe, read_message,
                                       reap_all, remove_tree, safe_relpath, stdin_fd, write_all_fd, write_message)
     from sandboxes._zygote_job import (DEFAULT_PRELOAD, KNOWN_AT_FORK, MAIN_FILE, PR_SET_CHILD_SUBREAPER,
-                                       PR_SET_DUMPABLE, PR_SET_PDEATHSIG, SETUP_FAILED, child, fork_job, prctl,
-                                       print_exception)
+                                       PR_SET_DUMPABLE, PR_SET_PDEATHSIG, SETUP_FAILED, NONCE_BYTES, child, fork_job,
+                                       prctl, print_exception, python_through_fds)
 else:  # run as a script inside the sandbox: its parts sit beside it (-I left its dir off sys.path)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _zygote_clock import EXTENSION_LIMITS, JobClock, lower_priority
     from _zygote_io import (HEAD, Capture, decode_body, encode_message, nonblocking_pipe, read_message,
                             reap_all, remove_tree, safe_relpath, stdin_fd, write_all_fd, write_message)
     from _zygote_job import (DEFAULT_PRELOAD, KNOWN_AT_FORK, MAIN_FILE, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
-                             PR_SET_PDEATHSIG, SETUP_FAILED, child, fork_job, prctl, print_exception)
+                             PR_SET_PDEATHSIG, SETUP_FAILED, NONCE_BYTES, child, fork_job, prctl, print_exception,
+                             python_through_fds)
     del sys.path[0]
 
 __all__ = ["EXTENSION_LIMITS", "HEAD", "decode_body", "encode_message", "remove_tree"]  # what the host uses
 
 JOB_DIR = "job"
 DRAIN_S = 0.5  # after a job ends, how long its pipes are still read
+
+
+class ProofPipes:
+    """The zygote's end of `ProofOfCompletion`: a nonce drawn after the fork (the child's
+    memory never held it before), sent on one pipe; on the other, what the child wrote back."""
+
+    def __init__(self) -> None:
+        (self.nonce_r, self.nonce_w), (self.proof_r, self.proof_w) = os.pipe2(os.O_CLOEXEC), nonblocking_pipe()
+        self.child_fds = (self.nonce_r, self.proof_w)
+        self.nonce = b""
+
+    def send_nonce(self) -> None:
+        os.close(self.nonce_r)
+        os.close(self.proof_w)
+        self.nonce = os.urandom(NONCE_BYTES)
+        try:
+            write_all_fd(self.nonce_w, self.nonce)
+        except OSError:  # the child died first
+            pass
+        os.close(self.nonce_w)
+
+    def judge(self, reply: dict) -> None:
+        """Called once the job and everything it started are gone."""
+        capture = Capture(self.proof_r, 1 << 16)
+        capture.read()
+        os.close(self.proof_r)
+        data = bytes(capture.data)
+        reply["completed"] = len(self.nonce) == NONCE_BYTES and self.nonce in data
+        exits = [part for part in data.split(b"\0") if part.startswith(b"SystemExit(")]
+        if not reply["completed"] and exits:
+            reply["notes"].append(f"the program raised {exits[0].decode(errors='replace')} before its code ran to the end")
 
 
 class Zygote:
@@ -63,6 +95,7 @@ class Zygote:
         self.nproc_extra = self._nproc_extra()
         # modules preloaded on request may have after-fork hooks of their own: then os.fork runs them
         self.plain_fork: bool = set(cfg.get("preload", [])) <= KNOWN_AT_FORK
+        self.keep_fds: tuple[int, ...] = python_through_fds() if cfg.get("python_through_fds") else ()
 
     def _nproc_extra(self) -> int:
         """RLIMIT_NPROC counts every process of the job's uid (in its user namespace)."""
@@ -90,12 +123,17 @@ class Zygote:
             return reply, [b"", b""], healthy
         (out_r, out_w), (err_r, err_w) = nonblocking_pipe(), nonblocking_pipe()
         in_fd = stdin_fd(stdin)
+        proof = ProofPipes() if job.get("proof") else None
         pid = fork_job() if self.plain_fork else os.fork()
         if pid == 0:
-            child(self, job, source, workdir, (in_fd, out_w, err_w))
+            child(self, job, source, workdir, (in_fd, out_w, err_w), None if proof is None else proof.child_fds)
         for fd in (in_fd, out_w, err_w):
             os.close(fd)
+        if proof is not None:
+            proof.send_nonce()
         reply, out, err = self.supervise(pid, out_r, err_r, job["limits"], start, job)
+        if proof is not None:
+            proof.judge(reply)
         if reply["exit_code"] == SETUP_FAILED and b"[sandbox] job setup failed" in err:
             reply["notes"].append("the job's setup failed before its code ran (see stderr)")
         saved = self.collect(job, workdir) if reply.get("exit_code") == 0 else []

@@ -7,6 +7,7 @@ import atexit
 import builtins
 import ctypes
 import errno
+import fcntl
 import os
 import resource
 import signal
@@ -20,6 +21,8 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 MAIN_FILE = "main.py"
 OOM_SCORE_JOB = 1000
 SETUP_FAILED = 70  # exit status of a child whose setup failed (EX_SOFTWARE)
+PROOF_FD = 3  # a job asked to prove completion writes its nonce here (see `ProofOfCompletion`)
+NONCE_BYTES = 16
 # What HumanEval/MBPP-style programs import most (typing alone takes ~4 ms to import). Kept
 # short on purpose: every preloaded page makes each fork slower (the full stdlib favourites
 # doubled the fork time); pass `preload=` for more.
@@ -146,9 +149,50 @@ def finish_python() -> None:
             pass
 
 
-def run_python(source: bytes, workdir: str) -> int:
+class ProofOfCompletion:
+    """How a job child proves that its source ran to its end without an exception.
+
+    The zygote draws a random nonce after the fork and hands it over on a pipe that the child
+    reads and closes before the program starts; the program is never given it (not in its
+    source, argv, environment, files or any fd). Only when `exec` of the whole source returns
+    does harness code write the nonce to PROOF_FD, whose other end the zygote reads. An exit
+    of any kind before that (sys.exit, os._exit, a signal, an exit handler, another thread)
+    leaves no nonce, whatever the exit status. What it cannot stop: a program that searches
+    this interpreter's own memory (frames, gc, ctypes) for the nonce (docs/architecture.md,
+    threat model)."""
+
+    def __init__(self, nonce_fd: int, proof_fd: int) -> None:
+        self._nonce = _read_all(nonce_fd, NONCE_BYTES)
+        os.close(nonce_fd)
+        os.dup2(proof_fd, PROOF_FD)
+
+    def completed(self) -> None:
+        os.write(PROOF_FD, self._nonce)
+        self._nonce = b""
+
+    def exited(self, exc: SystemExit) -> None:
+        """Evidence only (the program could write this too): it raised SystemExit."""
+        self._nonce = b""
+        try:
+            os.write(PROOF_FD, b"\0SystemExit(%s)\0" % repr(exc.code).encode()[:200])
+        except OSError:
+            pass
+
+
+def _read_all(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def run_python(source: bytes, workdir: str, proof: ProofOfCompletion | None = None) -> int:
     """The job's source as `__main__` of this (forked) interpreter, like `python main.py`.
-    (`main` has cleared the zygote's exit handlers and set the standard streams already.)"""
+    (`main` has cleared the zygote's exit handlers and set the standard streams already.)
+    With `proof`, the nonce is written the moment the source has run to its end."""
     _signal.signal(signal.SIGINT, signal.default_int_handler)  # not signal.signal: its enum wrapping costs ~70 faults
     main = types.ModuleType("__main__")
     main.__file__, main.__builtins__ = MAIN_FILE, builtins
@@ -157,7 +201,11 @@ def run_python(source: bytes, workdir: str) -> int:
     code = 0
     try:
         exec(compile(source, MAIN_FILE, "exec"), main.__dict__)
+        if proof is not None:
+            proof.completed()
     except SystemExit as e:
+        if proof is not None:
+            proof.exited(e)
         code = exit_status(e)
     except BaseException as e:
         print_exception(e)
@@ -167,13 +215,61 @@ def run_python(source: bytes, workdir: str) -> int:
     return code
 
 
-def child(z: "Zygote", job: dict, source: bytes, workdir: str, fds: tuple[int, int, int]) -> None:
+def close_fds_from(low: int, keep: tuple[int, ...]) -> None:
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
+def python_through_fds() -> tuple[int, ...]:
+    """Without a mount namespace, as root, jobs run as a uid that may not reach the Python
+    installation (under /root, mode 0700: `import hashlib` would fail). Each sys.path entry
+    (and each loaded package's __path__) that other users cannot reach is replaced by
+    /proc/self/fd/N, N an O_PATH fd of that directory inherited by every job: what lies below
+    it is read with its own permissions, without search permission on the directories
+    above. Returns the fds to keep open in jobs."""
+    mapping: dict[str, str] = {}
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and not _reachable_by_others(entry):
+            fd = os.open(entry, os.O_PATH | os.O_DIRECTORY)
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD, 64)  # clear of the job's stdio and PROOF_FD
+            os.close(fd)
+            mapping[entry] = f"/proc/self/fd/{high}"
+
+    def remap(path: str) -> str:
+        for old, new in mapping.items():
+            if path == old or path.startswith(old + "/"):
+                return new + path[len(old):]
+        return path
+
+    sys.path[:] = [remap(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        paths = getattr(module, "__path__", None)
+        if isinstance(paths, list):
+            paths[:] = [remap(p) for p in paths]
+    sys.path_importer_cache.clear()
+    return tuple(int(v.rsplit("/", 1)[1]) for v in mapping.values())
+
+
+def _reachable_by_others(path: str) -> bool:
+    parts = os.path.realpath(path).split("/")
+    for i in range(2, len(parts) + 1):
+        if os.stat("/".join(parts[:i]) or "/").st_mode & 0o005 != 0o005:
+            return False
+    return True
+
+
+def child(z: "Zygote", job: dict, source: bytes, workdir: str, fds: tuple[int, int, int],
+          proof_fds: tuple[int, int] | None = None) -> None:
     code = SETUP_FAILED
     try:
         os.setsid()  # its own session and process group: killed as one
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(3, 1 << 20)  # the control pipes above all
+        proof = None if proof_fds is None else ProofOfCompletion(*proof_fds)
+        close_fds_from(3 if proof is None else PROOF_FD + 1, z.keep_fds)  # the control pipes above all
         set_limits(job["limits"], z.nproc_extra, z.uid is not None or os.geteuid() == 0)
         volunteer_for_oom_kill()
         drop_privileges(z.uid, z.gid, z.pidns)
@@ -181,7 +277,7 @@ def child(z: "Zygote", job: dict, source: bytes, workdir: str, fds: tuple[int, i
         os.umask(0o022)
         if job["kind"] == "exec":
             exec_program(job["argv"])
-        code = run_python(source, workdir)
+        code = run_python(source, workdir, proof)
     except BaseException:
         try:
             os.write(2, ("[sandbox] job setup failed: " + traceback.format_exc()).encode())

