@@ -103,3 +103,16 @@ def test_the_verifier_checks_isolation_before_anything_runs(monkeypatch) -> None
     with pytest.raises(SandboxUnavailable, match="apt-get install -y bubblewrap"):
         HumanEvalVerifier(workers=1).check_isolation()
     HumanEvalVerifier(workers=1, unsafe_no_isolation=True).check_isolation()
+
+
+def test_monkeys_run_fails_closed_and_the_flag_opts_in(tmp_path, monkeypatch, capsys) -> None:
+    hide_bwrap(monkeypatch)
+    config = Path(__file__).resolve().parents[3] / "configs" / "demo_code.yaml"
+    args = ["run", str(config), "--set", "sampling.samples_per_problem=4", "--set", "sampling.n_per_request=4",
+            "--no-progress"]
+    refused, allowed = tmp_path / "refused", tmp_path / "allowed"
+    assert main([*args, "--out", str(refused)]) == 2
+    assert "apt-get install -y bubblewrap" in capsys.readouterr().err and not refused.exists()
+    assert main([*args, "--out", str(allowed), "--unsafe-no-isolation"]) == 0
+    report = json.loads((allowed / "report.json").read_text())
+    assert report["pass_at_k"]["1"] > 0
