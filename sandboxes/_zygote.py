@@ -57,7 +57,8 @@ class ProofPipes:
     memory never held it before), sent on one pipe; on the other, what the child wrote back."""
 
     def __init__(self) -> None:
-        (self.nonce_r, self.nonce_w), (self.proof_r, self.proof_w) = os.pipe2(os.O_CLOEXEC), nonblocking_pipe()
+        (self.nonce_r, self.nonce_w), (self.proof_r, self.proof_w) = os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self.proof_r, False)  # read once the job is gone: whatever is there
         self.child_fds = (self.nonce_r, self.proof_w)
         self.nonce = b""
 
