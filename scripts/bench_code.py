@@ -121,12 +121,15 @@ def run_ours(samples: list[tuple[Problem, str, str]], workers: int, timeout_s: f
     start = time.perf_counter()
     task = HumanEvalTask()
     verifier = HumanEvalVerifier(workers=workers, timeout_s=timeout_s, **options)
-    items = []
-    for problem, completion, _ in samples:
+    items, no_code = [], set()  # no code extracted (a blank completion): failed, as in a run
+    for index, (problem, completion, _) in enumerate(samples):
         candidate = task.extract(problem, completion)
-        assert candidate is not None, problem.id
-        items.append((problem, candidate))
-    passed = [verdict.passed for verdict in verifier.verify_many(items)]
+        if candidate is None:
+            no_code.add(index)
+        else:
+            items.append((problem, candidate))
+    judged = iter(verifier.verify_many(items))
+    passed = [False if index in no_code else next(judged).passed for index in range(len(samples))]
     verifier.close()
     return passed, time.perf_counter() - start
 
@@ -306,7 +309,7 @@ def main() -> None:
             pairs = [(p.id, v) for (p, _, _), v in zip(samples, verdicts, strict=True)]
             print(f"pass@1/10/100 ({name}): " + " / ".join(f"{pass_at_k(pairs, k):.1f}" for k in (1, 10, 100)))
     task = HumanEvalTask()
-    unique = {(p.id, task.extract(p, c).key) for p, c, _ in samples}  # type: ignore[union-attr]
+    unique = {(p.id, c.key) for p, c in ((p, task.extract(p, text)) for p, text, _ in samples) if c is not None}
     print(f"distinct programs (ours runs each once): {len(unique)}")
     for problem_id, kind, ours_passed, theirs_passed in disagreements:
         print(f"  differs: {problem_id} {kind}: ours {'pass' if ours_passed else 'fail'}, "
