@@ -76,6 +76,10 @@ examples:
 """
 
 
+UNSAFE_HELP = ("UNSAFE: run generated code without bubblewrap (weaker isolation, or none) when bubblewrap is "
+               "missing; without this flag such a run stops before it writes anything (exit 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monkeys", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"monkeys {__version__}")
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--instances", metavar="ID[,ID...]", action="append", default=[],
                      help="run only these problems / SWE-bench instances (dataset.ids; repeatable)")
     add_executor_arguments(run)
+    run.add_argument("--unsafe-no-isolation", action="store_true", help=UNSAFE_HELP)
     run.add_argument("--no-progress", action="store_true", help="no progress output")
 
     verify = sub.add_parser("verify", help="verify samples produced elsewhere and report on them",
@@ -104,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--model", default="replay", help="the name of the system that made the samples, for the report")
     verify.add_argument("--cost", type=Path, metavar="FILE",
                         help="price the samples: a YAML cost section (prices, api or gpu, ...; see configs/cost_example.yaml)")
+    verify.add_argument("--unsafe-no-isolation", action="store_true", help=UNSAFE_HELP)
     verify.add_argument("--no-progress", action="store_true", help="no progress output")
 
     report = sub.add_parser("report", help="recompute the report and the HTML audit site (RUN_DIR/audit/index.html) from the store")
@@ -162,6 +168,8 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Path]:
     from harness.pipeline import execute
 
     overrides = [*args.overrides, *executor_overrides(args), *instances_override(args.instances)]
+    if args.unsafe_no_isolation:
+        overrides.append("verify.unsafe_no_isolation=true")
     suite = read_suite(args.config)
     if suite is None:
         config = load_config(args.config, overrides)
@@ -192,7 +200,7 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Path]:
         "name": name, "task": args.task, "dataset": {"path": str(args.dataset)},
         "model": {"backend": "replay", "model": args.model, "path": str(args.samples)},
         "sampling": {"samples_per_problem": most, "n_per_request": min(most, 64)},
-        "verify": {"workers": args.workers},
+        "verify": {"workers": args.workers, "unsafe_no_isolation": args.unsafe_no_isolation},
         "executor": apply_overrides({}, executor_overrides(args)).get("executor", {}),
         "cost": None if cost is None else cost.model_dump(mode="json"),  # paths already absolute
     }, source="monkeys verify")

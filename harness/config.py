@@ -104,6 +104,9 @@ class SamplingConfig(_Strict):
 class VerifyConfig(_Strict):
     workers: int = Field(2, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
+    # code tasks: run generated code without bubblewrap (weaker isolation, or none). Off: without
+    # a working bubblewrap a run stops before it writes anything (exit 2) and says what to install
+    unsafe_no_isolation: bool = False
 
 
 class ExecutorConfig(_Strict):

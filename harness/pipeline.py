@@ -30,7 +30,7 @@ from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunMeta, RunStore, dump_jsonl
-from harness.verifiers.base import Verifier
+from harness.verifiers.base import NeedsIsolation, Verifier
 
 VERDICT_FLUSH_S = 2.0
 
@@ -60,7 +60,10 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     if not problems:
         raise ConfigError("dataset: no problems selected (check dataset.ids and dataset.limit)")
     executor = executor or LocalExecutor(config.verify.workers)
-    executor.check(task.verifier())  # before replicas start: a cluster without Docker nodes fails here
+    verifier = task.verifier()
+    if isinstance(verifier, NeedsIsolation):  # fail closed: no sandbox, no run (and nothing written)
+        verifier.check_isolation()
+    executor.check(verifier)  # before replicas start: a cluster without Docker nodes fails here
     backend = executor.model_backend(config, task, problems)
     targets = {p.id: config.sampling.samples_per_problem for p in problems}
     available = getattr(backend, "available", None)

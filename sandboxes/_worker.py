@@ -282,7 +282,8 @@ def to_result(reply: dict, blobs: list[bytes]) -> ExecResult:
         exit_code=reply.get("exit_code"), signal=reply.get("signal"), timed_out=bool(reply.get("timed_out")),
         stdout=decode_output(blobs[0]) if blobs else "", stderr=stderr,
         output_truncated=bool(reply.get("stdout_dropped") or reply.get("stderr_dropped")),
-        duration_s=float(reply.get("duration_s", 0.0)))
+        duration_s=float(reply.get("duration_s", 0.0)),
+        completed=None if reply.get("completed") is None else bool(reply.get("completed")))
 
 
 def failure_result(error: WorkerFailed, duration_s: float) -> ExecResult:

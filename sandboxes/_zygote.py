@@ -8,451 +8,80 @@ interpreter (no interpreter start: the speed of the pool), or execve of a progra
 zygote captures capped output, enforces the wall clock, kills every process the job left
 behind, wipes the job's files and answers with one message.
 
-Framing, both ways: u32 body length, u32 header length, body = JSON header + blobs whose
-sizes the header lists. JSON and raw bytes, never pickle: the host must not trust what
-comes out of a sandbox.
+Its parts, each standard library only: `_zygote_io` (framing, pipes, wiping files),
+`_zygote_clock` (demotion and the wall clock), `_zygote_job` (the forked job child). Run as
+a script inside the sandbox, it finds them beside itself; imported on the host (the host
+side reads the framing and constants), as `sandboxes.*`.
 """
 
 from __future__ import annotations
+from __future__ import annotations
 
 import atexit
-import builtins
-import ctypes
-import errno
-import fcntl
 import gc
 import importlib
 import io
 import json
 import os
-import resource
 import select
 import signal
-import _signal
 import stat
-import struct
 import sys
-import threading
 import time
-import traceback
-import types
 
-HEAD = struct.Struct("<II")
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+if __package__:  # imported on the host as sandboxes._zygote
+    from sandboxes._zygote_clock import EXTENSION_LIMITS, JobClock, lower_priority
+    from sandboxes._zygote_io import (HEAD, Capture, decode_body, encode_message, nonblocking_pipe, read_message,
+                                      reap_all, remove_tree, safe_relpath, stdin_fd, write_all_fd, write_message)
+    from sandboxes._zygote_job import (DEFAULT_PRELOAD, KNOWN_AT_FORK, MAIN_FILE, PR_SET_CHILD_SUBREAPER,
+                                       PR_SET_DUMPABLE, PR_SET_PDEATHSIG, SETUP_FAILED, NONCE_BYTES, child, fork_job,
+                                       prctl, print_exception, python_through_fds)
+else:  # run as a script inside the sandbox: its parts sit beside it (-I left its dir off sys.path)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _zygote_clock import EXTENSION_LIMITS, JobClock, lower_priority
+    from _zygote_io import (HEAD, Capture, decode_body, encode_message, nonblocking_pipe, read_message,
+                            reap_all, remove_tree, safe_relpath, stdin_fd, write_all_fd, write_message)
+    from _zygote_job import (DEFAULT_PRELOAD, KNOWN_AT_FORK, MAIN_FILE, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
+                             PR_SET_PDEATHSIG, SETUP_FAILED, NONCE_BYTES, child, fork_job, prctl, print_exception,
+                             python_through_fds)
+    del sys.path[0]
+
+__all__ = ["EXTENSION_LIMITS", "HEAD", "decode_body", "encode_message", "remove_tree"]  # what the host uses
+
 JOB_DIR = "job"
-MAIN_FILE = "main.py"
-OOM_SCORE_JOB = 1000
-POLL_S = 0.02  # how often a job's CPU time is looked at when a decision depends on it
 DRAIN_S = 0.5  # after a job ends, how long its pipes are still read
-EXTENSION_LIMITS = 1  # a job owed CPU time runs on for at most this many times its wall clock (JobClock)
-CPU_BOUND_SHARE = 0.5  # a job runnable (running or waiting for a CPU) this much of its life wanted CPU
-SETUP_FAILED = 70  # exit status of a child whose setup failed (EX_SOFTWARE)
-DEMOTED_NICE = 19  # a job past its `demote_after_s` only soaks up CPU that shorter jobs leave idle
-# What HumanEval/MBPP-style programs import most (typing alone takes ~4 ms to import). Kept
-# short on purpose: every preloaded page makes each fork slower (the full stdlib favourites
-# doubled the fork time); pass `preload=` for more.
-DEFAULT_PRELOAD = ("bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator",
-                   "random", "re", "string", "typing")
 
 
-# --- framing -------------------------------------------------------------------------
+class ProofPipes:
+    """The zygote's end of `ProofOfCompletion`: a nonce drawn after the fork (the child's
+    memory never held it before), sent on one pipe; on the other, what the child wrote back."""
 
-def encode_message(header: dict, blobs: list[bytes] = ()) -> list[bytes]:
-    head = json.dumps(dict(header, blob_sizes=[len(b) for b in blobs])).encode()
-    body_len = len(head) + sum(len(b) for b in blobs)
-    return [HEAD.pack(body_len, len(head)), head, *blobs]
+    def __init__(self) -> None:
+        (self.nonce_r, self.nonce_w), (self.proof_r, self.proof_w) = os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self.proof_r, False)  # read once the job is gone: whatever is there
+        self.child_fds = (self.nonce_r, self.proof_w)
+        self.nonce = b""
 
-
-def decode_body(body: bytes, head_len: int) -> tuple[dict, list[bytes]]:
-    header = json.loads(body[:head_len])
-    blobs, offset = [], head_len
-    for size in header.get("blob_sizes", []):
-        blobs.append(body[offset:offset + size])
-        offset += size
-    return header, blobs
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    parts = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            return None
-        parts.append(chunk)
-        n -= len(chunk)
-    return b"".join(parts)
-
-
-def read_message(fd: int) -> tuple[dict, list[bytes]] | None:
-    head = _read_exact(fd, HEAD.size)
-    if head is None:
-        return None
-    body_len, head_len = HEAD.unpack(head)
-    body = _read_exact(fd, body_len)
-    return None if body is None else decode_body(body, head_len)
-
-
-def write_message(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
-    for part in encode_message(header, blobs):
-        view = memoryview(part)
-        while view:
-            view = view[os.write(fd, view):]
-
-
-# --- process plumbing ----------------------------------------------------------------
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def prctl(option: int, value: int) -> None:
-    _libc.prctl(option, value, 0, 0, 0)
-
-
-_fork = ctypes.PyDLL(None, use_errno=True).fork  # called with the GIL held, as os.fork does
-KNOWN_AT_FORK = frozenset(DEFAULT_PRELOAD)  # modules whose after-fork hooks `fork_job` replaces
-
-
-def fork_job() -> int:
-    """fork(2) without CPython's after-fork work in the child: os.fork re-initialises
-    threading's state and reseeds `random` there, and the page faults that costs (about 170
-    copy-on-write faults, 0.4 ms per job on a 2-vCPU VM) are a tenth of a short job. The
-    zygote has a single thread and holds no lock, so there is nothing to re-initialise;
-    `random` is reseeded here, before the fork, so every job still gets fresh seeds."""
-    random = sys.modules.get("random")
-    if random is not None:
-        random.seed()
-    pid = _fork()
-    if pid < 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return pid
-
-
-def reap_all(block: bool) -> None:
-    """Collect exited children; with block, wait until none is left (they were all SIGKILLed)."""
-    while True:
+    def send_nonce(self) -> None:
+        os.close(self.nonce_r)
+        os.close(self.proof_w)
+        self.nonce = os.urandom(NONCE_BYTES)
         try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def nonblocking_pipe() -> tuple[int, int]:
-    r, w = os.pipe2(os.O_CLOEXEC)
-    os.set_blocking(r, False)
-    try:  # a bigger pipe means fewer wake-ups for a flood of output
-        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except OSError:
-        pass
-    return r, w
-
-
-def stdin_fd(data: bytes) -> int:
-    fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
-    write_all_fd(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
-
-
-def write_all_fd(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def safe_relpath(name: str) -> str:
-    parts = name.split("/")
-    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"bad file name {name!r}: relative, no '..'")
-    return name
-
-
-def lower_priority(pgid: int, uid: int | None) -> None:
-    """Every thread of the job (its uid's processes, else its process group) to SCHED_IDLE
-    at nice 19; what they start later inherits both. Vanished tasks are skipped."""
-    try:
-        if uid is None:
-            os.setpriority(os.PRIO_PGRP, pgid, DEMOTED_NICE)
-        else:
-            os.setpriority(os.PRIO_USER, uid, DEMOTED_NICE)
-    except OSError:
-        pass
-    idle = os.sched_param(0)
-    for pid in job_pids(pgid, uid):
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                os.sched_setscheduler(int(tid), os.SCHED_IDLE, idle)
-            except OSError:
-                pass
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """CPU time of a process and its reaped children (None: it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
-
-
-def run_delay_s(pid: int) -> float | None:
-    """Time the process's main thread has spent waiting for a CPU while runnable (None: gone)."""
-    try:
-        with open(f"/proc/{pid}/schedstat", "rb") as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def job_pids(pgid: int, uid: int | None) -> list[int]:
-    """The job's processes: those of its uid (it has one of its own), else of its process group."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            if uid is not None:
-                mine = os.stat(f"/proc/{name}").st_uid == uid
-            else:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    mine = int(f.read().rsplit(b")", 1)[1].split()[2]) == pgid
-        except (OSError, ValueError, IndexError):
-            continue
-        if mine:
-            pids.append(int(name))
-    return pids
-
-
-# --- the job child (runs after fork; never returns) ----------------------------------
-
-def set_limits(limits: dict, nproc_extra: int, privileged: bool) -> None:
-    wanted = [
-        (resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1),  # SIGXCPU, then SIGKILL
-        (resource.RLIMIT_AS, limits["memory_bytes"], limits["memory_bytes"]),
-        (resource.RLIMIT_NPROC, limits["processes"] + nproc_extra, limits["processes"] + nproc_extra),
-        (resource.RLIMIT_FSIZE, limits["file_size_bytes"], limits["file_size_bytes"]),
-        (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    for res, soft, hard in wanted:
-        if not privileged:  # an unprivileged process cannot raise its hard limit
-            current = resource.getrlimit(res)[1]
-            if current != resource.RLIM_INFINITY:
-                soft, hard = min(soft, current), min(hard, current)
-        resource.setrlimit(res, (soft, hard))
-
-
-def volunteer_for_oom_kill() -> None:
-    """Out of memory (the worker's cgroup limit, or the machine's), the kernel kills the job's
-    processes first, never the zygote beside them (raising one's own score needs no privilege)."""
-    try:  # os-level calls: the io module's objects would cost ~90 copy-on-write faults here
-        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-    except OSError:
-        return
-    try:
-        os.write(fd, b"%d" % OOM_SCORE_JOB)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def drop_privileges(uid: int | None, gid: int | None, pidns: bool) -> None:
-    if uid is not None:
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)  # clears every capability
-    if not pidns:  # no pid namespace to take it down with the worker: die with the zygote
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def exec_program(argv: list[str]) -> None:
-    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)  # ignored signals would stay ignored across execve
-    try:
-        os.execvpe(argv[0], argv, os.environ)
-    except OSError as e:
-        os.write(2, f"[sandbox] cannot execute {argv[0]!r}: {e.strerror}\n".encode())
-        os._exit(127 if e.errno == errno.ENOENT else 126)
-
-
-def exit_status(exc: SystemExit) -> int:
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code & 0xFF
-    print(exc.code, file=sys.stderr)
-    return 1
-
-
-def print_exception(exc: BaseException) -> None:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next  # the job's traceback starts at its own code
-    # sys.excepthook, as at the end of `python main.py`: by default the interpreter's own
-    # printer (source lines from main.py in the working dir), ~130 copy-on-write faults fewer
-    # than the traceback module
-    exc = exc.with_traceback(tb)  # the printer shows exc.__traceback__
-    try:
-        sys.excepthook(type(exc), exc, tb)
-    except BaseException:
-        sys.__excepthook__(type(exc), exc, tb)
-
-
-def finish_python() -> None:
-    # like the interpreter at exit: wait for non-daemon threads (when the job started threads:
-    # the call alone costs ~35 copy-on-write faults, a tenth of a short job's)
-    if threading.active_count() > 1:
-        try:
-            threading._shutdown()
-        except BaseException:
+            write_all_fd(self.nonce_w, self.nonce)
+        except OSError:  # the child died first
             pass
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
+        os.close(self.nonce_w)
 
-
-def run_python(source: bytes, workdir: str) -> int:
-    """The job's source as `__main__` of this (forked) interpreter, like `python main.py`.
-    (`main` has cleared the zygote's exit handlers and set the standard streams already.)"""
-    _signal.signal(signal.SIGINT, signal.default_int_handler)  # not signal.signal: its enum wrapping costs ~70 faults
-    main = types.ModuleType("__main__")
-    main.__file__, main.__builtins__ = MAIN_FILE, builtins
-    sys.modules["__main__"], sys.argv = main, [MAIN_FILE]
-    sys.path.insert(0, workdir)
-    code = 0
-    try:
-        exec(compile(source, MAIN_FILE, "exec"), main.__dict__)
-    except SystemExit as e:
-        code = exit_status(e)
-    except BaseException as e:
-        print_exception(e)
-        code = 1
-    finally:
-        finish_python()
-    return code
-
-
-def child(z: "Zygote", job: dict, source: bytes, workdir: str, fds: tuple[int, int, int]) -> None:
-    code = SETUP_FAILED
-    try:
-        os.setsid()  # its own session and process group: killed as one
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.closerange(3, 1 << 20)  # the control pipes above all
-        set_limits(job["limits"], z.nproc_extra, z.uid is not None or os.geteuid() == 0)
-        volunteer_for_oom_kill()
-        drop_privileges(z.uid, z.gid, z.pidns)
-        os.chdir(workdir)
-        os.umask(0o022)
-        if job["kind"] == "exec":
-            exec_program(job["argv"])
-        code = run_python(source, workdir)
-    except BaseException:
-        try:
-            os.write(2, ("[sandbox] job setup failed: " + traceback.format_exc()).encode())
-        except BaseException:
-            pass
-    finally:
-        os._exit(code)
-
-
-# --- the zygote ----------------------------------------------------------------------
-
-class Capture:
-    """stdout or stderr of a job: kept up to a cap, the rest read and dropped (never buffered)."""
-
-    def __init__(self, fd: int, cap: int):
-        self.fd, self.cap, self.data, self.dropped = fd, cap, bytearray(), 0
-
-    def read(self) -> bool:
-        """Read what is there; False at end of file."""
-        while True:
-            try:
-                chunk = os.read(self.fd, 1 << 20)
-            except BlockingIOError:
-                return True
-            if not chunk:
-                return False
-            room = self.cap - len(self.data)
-            self.data += chunk[:room]
-            self.dropped += max(0, len(chunk) - room)
-
-
-class JobClock:
-    """When a job is demoted and when its time is up.
-
-    The wall clock decides a timeout, with one exception: a job with `guaranteed_cpu_s` that
-    reaches its limit having had less CPU time than that, though it wanted a CPU most of the
-    time (it was demoted, or the machine was busy), runs on until it has had it, at most
-    `EXTENSION_LIMITS` times its limit more. The wait was not its doing: a slow but correct
-    program is not timed out for the CPU it was denied. A job that mostly slept gets no more
-    time. (CPU time and waiting are its main process's: children it waits for do not count.)"""
-
-    def __init__(self, pid: int, start: float, limits: dict, demote_after_s: float | None,
-                 guaranteed_cpu_s: float | None) -> None:
-        self.pid, self.start, self.limit_s = pid, start, limits["wall_s"]
-        self.limit_at = self.deadline = start + self.limit_s
-        self.cap = self.limit_at + EXTENSION_LIMITS * self.limit_s
-        self.demote_after_s, self.guaranteed_cpu_s = demote_after_s, guaranteed_cpu_s
-        self.demote_at = None if demote_after_s is None else start + demote_after_s
-        self.extended_s = 0.0  # past the limit, to make up for waiting
-        self.waited_s = 0.0
-
-    def wake_at(self) -> float:
-        return self.deadline if self.demote_at is None else min(self.deadline, self.demote_at)
-
-    def demote_due(self, now: float) -> bool:
-        """True once the job has used `demote_after_s` of CPU time (looked at when it could have)."""
-        if self.demote_at is None or now < self.demote_at:
-            return False
-        used = process_cpu_s(self.pid)
-        if used is None or used >= self.demote_after_s:
-            self.demote_at = None
-            return used is not None
-        self.demote_at = now + max(POLL_S, self.demote_after_s - used)
-        return False
-
-    def expired(self, now: float) -> bool:
-        """At the deadline: True to end the job; False when it moved on for CPU the job is owed."""
-        if now < self.deadline:
-            return False
-        owed = self.owed_cpu_s(now)
-        if owed <= 0 or now >= self.cap:
-            return True
-        self.deadline = min(self.cap, now + max(POLL_S, owed))  # it cannot use CPU faster than that
-        self.extended_s = self.deadline - self.limit_at
-        return False
-
-    def owed_cpu_s(self, now: float) -> float:
-        """CPU time still owed to a job that has been runnable (running, or waiting for a CPU)
-        at least half of its life; a job that mostly slept is owed nothing."""
-        if self.guaranteed_cpu_s is None:
-            return 0.0
-        used, waited = process_cpu_s(self.pid), run_delay_s(self.pid)
-        if used is None or waited is None:
-            return 0.0
-        self.waited_s = waited
-        runnable = (used + waited) / max(1e-9, now - self.start)
-        return self.guaranteed_cpu_s - used if runnable >= CPU_BOUND_SHARE else 0.0
-
-    def notes(self, timed_out: bool) -> list[str]:
-        if not self.extended_s:
-            return []
-        why = (f"it had waited {self.waited_s:.2f} s for a CPU and is owed {self.guaranteed_cpu_s:g} s of CPU "
-               "time before a timeout")
-        if timed_out:
-            return [f"the wall-clock limit was extended by up to {self.extended_s:.2f} s: {why}"]
-        return [f"finished up to {self.extended_s:.2f} s past its wall-clock limit of {self.limit_s:g} s: {why}"]
+    def judge(self, reply: dict) -> None:
+        """Called once the job and everything it started are gone."""
+        capture = Capture(self.proof_r, 1 << 16)
+        capture.read()
+        os.close(self.proof_r)
+        data = bytes(capture.data)
+        reply["completed"] = len(self.nonce) == NONCE_BYTES and self.nonce in data
+        exits = [part for part in data.split(b"\0") if part.startswith(b"SystemExit(")]
+        if not reply["completed"] and exits:
+            reply["notes"].append(f"the program raised {exits[0].decode(errors='replace')} before its code ran to the end")
 
 
 class Zygote:
@@ -467,6 +96,7 @@ class Zygote:
         self.nproc_extra = self._nproc_extra()
         # modules preloaded on request may have after-fork hooks of their own: then os.fork runs them
         self.plain_fork: bool = set(cfg.get("preload", [])) <= KNOWN_AT_FORK
+        self.keep_fds: tuple[int, ...] = python_through_fds() if cfg.get("python_through_fds") else ()
 
     def _nproc_extra(self) -> int:
         """RLIMIT_NPROC counts every process of the job's uid (in its user namespace)."""
@@ -494,12 +124,17 @@ class Zygote:
             return reply, [b"", b""], healthy
         (out_r, out_w), (err_r, err_w) = nonblocking_pipe(), nonblocking_pipe()
         in_fd = stdin_fd(stdin)
+        proof = ProofPipes() if job.get("proof") else None
         pid = fork_job() if self.plain_fork else os.fork()
         if pid == 0:
-            child(self, job, source, workdir, (in_fd, out_w, err_w))
+            child(self, job, source, workdir, (in_fd, out_w, err_w), None if proof is None else proof.child_fds)
         for fd in (in_fd, out_w, err_w):
             os.close(fd)
+        if proof is not None:
+            proof.send_nonce()
         reply, out, err = self.supervise(pid, out_r, err_r, job["limits"], start, job)
+        if proof is not None:
+            proof.judge(reply)
         if reply["exit_code"] == SETUP_FAILED and b"[sandbox] job setup failed" in err:
             reply["notes"].append("the job's setup failed before its code ran (see stderr)")
         saved = self.collect(job, workdir) if reply.get("exit_code") == 0 else []
@@ -676,35 +311,6 @@ class Zygote:
         if not ok:
             reply.setdefault("notes", []).append("could not wipe the job's files; worker replaced")
         return ok
-
-
-def remove_tree(path: str) -> bool:
-    """Remove a file or tree the job may have locked (chmod 000), leaving mount points (the
-    read-only binds a sandbox may have under /tmp) alone; False if it cannot."""
-    try:
-        _remove(path, os.lstat(os.path.dirname(path)).st_dev)
-        return True
-    except FileNotFoundError:
-        return True
-    except (OSError, RecursionError):  # RecursionError: a tree nested absurdly deep
-        return False
-
-
-def _remove(path: str, dev: int) -> bool:
-    """True when `path` is gone; False when it holds a mount point (and so stays)."""
-    info = os.lstat(path)
-    if info.st_dev != dev:
-        return False
-    if not stat.S_ISDIR(info.st_mode):
-        os.unlink(path)
-        return True
-    if info.st_mode & 0o700 != 0o700:
-        os.chmod(path, info.st_mode | 0o700)
-    with os.scandir(path) as entries:
-        complete = all([_remove(entry.path, dev) for entry in entries])
-    if complete:
-        os.rmdir(path)
-    return complete
 
 
 def warm_up() -> None:

@@ -34,6 +34,7 @@ class ExecResult(BaseModel):
     timed_out: bool = False
     output_truncated: bool = False
     duration_s: float = 0.0
+    completed: bool | None = None  # a Python job asked to prove completion: did its source run to its end?
 
     @property
     def ok(self) -> bool:

@@ -5,8 +5,10 @@ Tiers, strongest first:
            /tmp and the working dir private; nothing of $HOME, /root, /work or the run store.
   unshare  util-linux unshare: pid, net, ipc, uts namespaces but the host filesystem as is.
   none     rlimits (and, as root, an unprivileged uid) only.
-Anything below bwrap is logged as a warning every time a sandbox starts and is spelled out
-in the `isolation` string: never silent.
+Fail closed: without a working bubblewrap no sandbox starts (SandboxUnavailable names the
+command that installs it). The weaker tiers run only on explicit opt-in
+(`unsafe_no_isolation`), and then are logged as a warning every time a sandbox starts and
+spelled out in the `isolation` string: never silent.
 
 Fork bombs as root: RLIMIT_NPROC does not bind uid 0, so when the harness runs as root the
 zygote runs every job as an unprivileged uid of its own (one uid per live worker; the
@@ -36,6 +38,7 @@ SANDBOX_ROOT = "/sandbox"  # the working directory, inside bubblewrap
 ARTIFACTS = "/artifacts"  # a pool's saved files (compiled programs), read-only inside
 ZYGOTE_INSIDE = "/opt/monkeys/zygote.py"
 ZYGOTE_HOST = str(Path(__file__).with_name("_zygote.py"))
+ZYGOTE_PARTS = ("_zygote_io.py", "_zygote_clock.py", "_zygote_job.py")  # beside it, inside and out
 ETC_FILES = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "hosts",
              "nsswitch.conf", "passwd", "group")
 TOP_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -141,11 +144,20 @@ def _probe(kind: str, privileged: bool, tool: str) -> str | None:
     return None if done.returncode == 0 else done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
 
 
-def detect_isolation(mode: str = "auto") -> Isolation:
-    """The strongest tier allowed here (or exactly `mode`); weak tiers are logged loudly."""
+INSTALL_BWRAP = "apt-get install -y bubblewrap"
+UNSAFE_OPT_IN = "--unsafe-no-isolation (config: verify.unsafe_no_isolation: true)"
+
+
+def detect_isolation(mode: str = "auto", unsafe_no_isolation: bool = False) -> Isolation:
+    """The isolation jobs run under: bubblewrap, or (fail closed) SandboxUnavailable saying
+    how to install it. Weaker tiers only when `unsafe_no_isolation` opts in ("auto": the
+    strongest that works; "unshare"/"none": exactly that), and then logged loudly."""
     if mode not in MODES:
         raise ValueError(f"isolation must be one of {MODES}, not {mode!r}")
     privileged, reasons = _privileged(), []
+    if mode in ("unshare", "none") and not unsafe_no_isolation:
+        raise SandboxUnavailable(f"isolation={mode!r} is not full isolation: it needs unsafe_no_isolation=True "
+                                 f"({UNSAFE_OPT_IN})")
     for kind in ("bwrap", "unshare") if mode == "auto" else (mode,):
         if kind == "none":
             break
@@ -154,31 +166,27 @@ def detect_isolation(mode: str = "auto") -> Isolation:
         if why is None:
             return _announce(Isolation(kind, privileged), reasons)
         reasons.append(f"{kind}: {why}")
+        if kind == "bwrap" and not unsafe_no_isolation:
+            raise SandboxUnavailable(fail_closed_message(tool is None, why))
         if mode != "auto":
             raise SandboxUnavailable(f"isolation={mode!r} does not work here ({why}); install bubblewrap "
-                                     "(apt-get install bubblewrap) or use isolation='auto'")
+                                     f"({INSTALL_BWRAP}) or use isolation='auto'")
     return _announce(Isolation("none", privileged), reasons)
+
+
+def fail_closed_message(missing: bool, why: str) -> str:
+    what = "bubblewrap (bwrap) is not installed" if missing else f"bubblewrap cannot run here ({why})"
+    fix = f"Install it with: {INSTALL_BWRAP}" if missing else "Make bubblewrap work here (user namespaces, or run as root)"
+    return (f"{what}, and generated code is never run without isolation. {fix}. To run it without isolation "
+            f"anyway, at your own risk: {UNSAFE_OPT_IN}.")
 
 
 def _announce(iso: Isolation, reasons: list[str]) -> Isolation:
     if iso.weak:
         log.warning("SANDBOX ISOLATION IS WEAK: %s. Untrusted code is not fully contained; install "
-                    "bubblewrap (apt-get install bubblewrap). Why: %s%s", iso.description,
-                    "; ".join(reasons) or "chosen explicitly", _unreadable_python(iso))
+                    "bubblewrap (apt-get install bubblewrap). Why: %s", iso.description,
+                    "; ".join(reasons) or "chosen explicitly")
     return iso
-
-
-def _unreadable_python(iso: Isolation) -> str:
-    """Without a mount namespace the jobs' uid needs the host's Python install to be readable."""
-    if not iso.privileged:
-        return ""
-    for path in python_install()[1]:
-        parts = Path(path).parts
-        for i in range(2, len(parts) + 1):
-            if os.stat(os.path.join(*parts[:i])).st_mode & 0o005 != 0o005:
-                return (f". Also: {path} is not readable by other users, so jobs can import only the "
-                        "modules the worker preloaded")
-    return ""
 
 
 # --- uids for jobs when running as root ------------------------------------------------
@@ -244,7 +252,8 @@ def launch(iso: Isolation, layout: Layout, uid: int | None) -> tuple[list[str], 
     tmp = "/tmp" if bwrap else os.path.join(layout.scratch, "tmp")
     cfg = {"root": root, "persistent": layout.workdir is not None, "uid": uid, "gid": uid,
            "wipe": ["/tmp", "/dev/shm"] if bwrap else [tmp], "python_path": list(layout.python_path),
-           "preload": list(layout.preload), "env": job_env(exe, tmp, layout.env)}
+           "preload": list(layout.preload), "env": job_env(exe, tmp, layout.env),
+           "python_through_fds": not bwrap and uid is not None}  # see _zygote_job.python_through_fds
     zygote = ZYGOTE_INSIDE if bwrap else ZYGOTE_HOST
     tail = [exe, "-I", zygote]
     if bwrap:
@@ -267,6 +276,8 @@ def _bwrap_args(iso: Isolation, layout: Layout, py_dirs: list[str]) -> list[str]
     for path in sorted({*py_dirs, *layout.ro_paths, *layout.python_path}):
         args += _ro_bind(path)
     args += _ro_bind_file(ZYGOTE_HOST, ZYGOTE_INSIDE)
+    for part in ZYGOTE_PARTS:
+        args += ["--ro-bind", str(Path(ZYGOTE_HOST).with_name(part)), os.path.join(os.path.dirname(ZYGOTE_INSIDE), part)]
     # the root itself (mount points, /bin -> usr/bin links) read-only: only the tmpfs and
     # the working dir mounted above stay writable, whoever owns the root inside
     return args + ["--remount-ro", "/", "--chdir", SANDBOX_ROOT]

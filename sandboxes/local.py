@@ -27,9 +27,9 @@ class LocalSandbox:
 
     def __init__(self, source: str | Path | None = None, *, limits: Limits | None = None,
                  isolation: str = "auto", base_dir: str | Path | None = None, ro_paths: Sequence[str] = (),
-                 scratch_bytes: int = 512 << 20):
+                 scratch_bytes: int = 512 << 20, unsafe_no_isolation: bool = False):
         self.limits = limits or Limits()
-        self._iso = detect_isolation(isolation)
+        self._iso = detect_isolation(isolation, unsafe_no_isolation)
         cgroups = detect_cgroups().only("memory")  # commands are not demoted: no CPU weight to manage
         self.isolation = f"{self._iso.description}; {cgroups.description}"
         self._dir = tempfile.mkdtemp(prefix="monkeys-sandbox-", dir=base_dir)

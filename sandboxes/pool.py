@@ -51,6 +51,9 @@ class PythonJob(BaseModel):
     files: dict[str, str | bytes] = Field(default_factory=dict)  # written into its working dir first
     demote_after_s: float | None = Field(None, gt=0)  # see `ExecJob`
     guaranteed_cpu_s: float | None = Field(None, gt=0)  # see `ExecJob`
+    # the result's `completed`: whether the source ran to its end without an exception, proven
+    # by harness code after it (a nonce the program is not given; `_zygote_job.ProofOfCompletion`)
+    prove_completion: bool = False
 
 
 class ExecJob(BaseModel):
@@ -100,7 +103,7 @@ def encode_job(job: Job) -> tuple[dict, list[bytes]]:
     header = {"kind": "python" if python else "exec", "argv": None if python else job.argv,
               "limits": job.limits.model_dump(), "files": names,
               "save": [] if python else list(job.save), "demote_after_s": job.demote_after_s,
-              "guaranteed_cpu_s": job.guaranteed_cpu_s}
+              "guaranteed_cpu_s": job.guaranteed_cpu_s, "proof": python and job.prove_completion}
     blobs = [_encode(job.stdin), _encode(job.source) if python else b"", *(_encode(job.files[n]) for n in names)]
     return header, blobs
 
@@ -118,9 +121,9 @@ class ExecutionPool:
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", *,
                  scratch_bytes: int = 256 << 20, preload: Iterable[str] = (), python_path: Iterable[str] = (),
-                 base_dir: str | Path | None = None, cgroups: bool = True):
+                 base_dir: str | Path | None = None, cgroups: bool = True, unsafe_no_isolation: bool = False):
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self._iso = detect_isolation(isolation)
+        self._iso = detect_isolation(isolation, unsafe_no_isolation)
         self._cgroups = detect_cgroups() if cgroups else CgroupSupport(0, why_not="not asked for")
         self._priorities = PoolPriorities() if self._cgroups.cpu else None
         self.isolation = f"{self._iso.description}; {self.workers} forking zygote workers; {self._cgroups.description}"

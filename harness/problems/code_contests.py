@@ -218,10 +218,17 @@ class CodeContestsTask:
             return None
         return Candidate(problem_id=problem.id, key=program_key(code, detect_language(code)), content=code)
 
+    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
+
+    def configure(self, verify: Any) -> None:
+        """Hook for the pipeline: the one verify setting code tasks read (running generated
+        code without bubblewrap, at the user's explicit risk)."""
+        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+
     def verifier(self) -> CodeContestsVerifier:
         from harness.verifiers.code import CodeContestsVerifier  # noqa: PLC0415 - keeps task import light
 
-        return CodeContestsVerifier()
+        return CodeContestsVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
 
     def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
         return self._outputs.pick(problem, correct, rng)

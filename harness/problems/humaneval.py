@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import random
 import re
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from harness.problems.answers import stable_seed
 from harness.problems.base import DatasetError
@@ -134,10 +134,17 @@ class HumanEvalTask:
             return None
         return Candidate(problem_id=problem.id, key=python_key(program), content=program)
 
+    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
+
+    def configure(self, verify: Any) -> None:
+        """Hook for the pipeline: the one verify setting code tasks read (running generated
+        code without bubblewrap, at the user's explicit risk)."""
+        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+
     def verifier(self) -> HumanEvalVerifier:
         from harness.verifiers.code import HumanEvalVerifier  # noqa: PLC0415 - keeps task import light
 
-        return HumanEvalVerifier()
+        return HumanEvalVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
 
     def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
         """The canonical solution (as a completion or a fenced function) when correct; else one

