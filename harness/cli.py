@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify samples produced elsewhere and report on them",
                             epilog=VERIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     verify.add_argument("--task", required=True, choices=sorted(TASKS), help="the task kind of the dataset")
-    verify.add_argument("--dataset", required=True, type=Path, help="the problems, in the dataset's native JSON/JSONL format")
+    verify.add_argument("--dataset", required=True, type=Path,
+                        help="the problems, in the dataset's native JSON/JSONL format (swebench: also a swebench 5 task repo directory)")
     verify.add_argument("--samples", required=True, type=Path, help="JSONL of samples (see below)")
     verify.add_argument("--out", required=True, type=Path, help="output directory")
     verify.add_argument("--workers", type=int, default=2, help="verifier worker processes (default: 2)")

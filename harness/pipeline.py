@@ -22,7 +22,7 @@ from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
-from harness.problems.base import Task
+from harness.problems.base import SkipsInstances, Task
 from harness.progress import ProgressBar
 from harness.records import Candidate, Problem, Verdict
 from harness.registry import load_task
@@ -141,6 +141,12 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
         await prepared.backend.aclose()
 
 
+def record_skipped_instances(store: RunStore, task: Task) -> None:
+    """Instances the dataset holds but the task could not read: named in the report's notes."""
+    if isinstance(task, SkipsInstances):
+        store.add_backend_notes({f"skipped:{iid}": f"left out: {why}" for iid, why in task.skipped_instances().items()})
+
+
 def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
     """Keep what the backend learned about its server (one request per sample, say) for the report."""
     notes = backend.run_notes() if isinstance(backend, ReportsServerBehaviour) else {}
@@ -216,6 +222,7 @@ def execute(config: RunConfig, run_dir: Path, show_progress: bool = True, retry_
         prepared = prepare(config, executor)
         store = open_run(prepared, run_dir)
         try:
+            record_skipped_instances(store, prepared.task)
             if retry_errors:
                 store.delete_error_attempts()
             run_sampling(prepared, store, show_progress)

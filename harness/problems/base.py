@@ -31,3 +31,12 @@ class Task(Protocol):
         ...
 
     def verifier(self) -> Verifier: ...
+
+
+@runtime_checkable
+class SkipsInstances(Protocol):
+    """A task whose load may leave out unreadable instances (a task repo's broken task directory) and go on."""
+
+    def skipped_instances(self) -> dict[str, str]:
+        """Instance id -> what is wrong with it, for the last load."""
+        ...
