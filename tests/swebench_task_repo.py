@@ -12,6 +12,10 @@ holds the repository at its base commit. Instances are made by `write_task`; `ba
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -47,22 +51,39 @@ python3 -m pytest -rA test_calc.py
 : '>>>>> End Test Output'
 git checkout -- . && git clean -fdq
 """
+# Fixed identity and dates: the commit made in the image is the one base_commit() makes on the host.
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+0000",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+0000"}
 DOCKERFILE = """FROM {base}
 COPY repo /testbed
 WORKDIR /testbed
-RUN git init -q . && git add -A \\
- && git -c user.name=t -c user.email=t@example.invalid commit -qm base && echo {marker} > /dev/null
+ENV {env}
+RUN git init -q . && git add -A && git commit -qm base && echo {marker} > /dev/null
 """
+
+
+@cache
+def base_commit(source: str = SOURCE) -> str:
+    """The commit id of the repo the Dockerfile makes (calc.py holding `source`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "calc.py").write_text(source)
+        env = {**os.environ, **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        for args in (["init", "-q", "."], ["add", "-A"], ["commit", "-qm", "base"]):
+            subprocess.run(["git", *args], cwd=tmp, env=env, check=True, capture_output=True)
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp, env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
 
 
 def write_task(root: Path, instance_id: str, *, image: str | None = None, marker: str = "1",
                dockerfile: str | None = None, eval_script: str | None = None, split: str = "test") -> Path:
     """One task directory under root/tasks; its image is `image` (default monkeys-test/sweb.eval.<id>:1)."""
+    root.mkdir(parents=True, exist_ok=True)
     (root / "sweb.yaml").write_text(yaml.safe_dump({"datasets": ["tiny"], "splits": ["test"]}))
     task = root / "tasks" / instance_id
     (task / "repo").mkdir(parents=True, exist_ok=True)
     (task / "repo" / "calc.py").write_text(SOURCE)
-    meta = {"instance_id": instance_id, "repo": "tiny/calc", "version": "1.0", "base_commit": "0" * 40,
+    meta = {"instance_id": instance_id, "repo": "tiny/calc", "version": "1.0", "base_commit": base_commit(),
             "environment_setup_commit": "0" * 40, "created_at": "2024-01-01T00:00:00Z", "split": split,
             "datasets": ["tiny"], "image": image or f"monkeys-test/sweb.eval.x86_64.{instance_id}:1",
             "log_parser": "parse_log_pytest", "eval_type": "pass_and_fail"}
@@ -73,7 +94,8 @@ def write_task(root: Path, instance_id: str, *, image: str | None = None, marker
     (task / "gold.patch").write_text(GOLD)
     (task / "test.patch").write_text(TEST_PATCH)
     (task / "eval.sh").write_text(eval_script if eval_script is not None else EVAL.format(test_patch=TEST_PATCH))
-    (task / "Dockerfile").write_text(dockerfile if dockerfile is not None else DOCKERFILE.format(base=BASE_IMAGE, marker=marker))
+    (task / "Dockerfile").write_text(dockerfile if dockerfile is not None else DOCKERFILE.format(
+        base=BASE_IMAGE, marker=marker, env=" ".join(f'{k}="{v}"' for k, v in GIT_ENV.items())))
     return task
 
 

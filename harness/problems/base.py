@@ -40,3 +40,10 @@ class SkipsInstances(Protocol):
     def skipped_instances(self) -> dict[str, str]:
         """Instance id -> what is wrong with it, for the last load."""
         ...
+
+
+@runtime_checkable
+class RunsInImages(Protocol):
+    """A task whose problems are judged in per-problem Docker images (SWE-bench instances)."""
+
+    def image_of(self, problem: Problem) -> str: ...

@@ -317,6 +317,9 @@ class SWEBenchTask:
                                + "; ".join(list(self.skipped.values())[:3]))
         return selected
 
+    def image_of(self, problem: Problem) -> str:
+        return str(problem.data["image"])
+
     def skipped_instances(self) -> dict[str, str]:
         """Instances of the dataset left out by the last load, each with what is wrong with it."""
         return dict(self.skipped)
