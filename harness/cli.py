@@ -167,8 +167,8 @@ def add_images_parser(sub: argparse._SubParsersAction) -> None:
         one.add_argument("--split", default="test", help="the dataset split (default: test)")
         one.add_argument("--instances", metavar="ID[,ID...]", action="append", default=[], help="only these instances (repeatable)")
         one.add_argument("--out", type=Path, default=Path("runs/images"), help="record and logs (default: runs/images)")
+        one.add_argument("--workers", type=int, default=2, help=f"images to {action} at once (default: 2)")
         if action in ("build", "pull"):
-            one.add_argument("--workers", type=int, default=2, help=f"images to {action} at once (default: 2)")
             one.add_argument("--force", action="store_true", help=f"{action} present images again")
         if action == "build":
             one.add_argument("--no-cache", action="store_true", help="build without the layer cache (implies --force)")

@@ -13,8 +13,10 @@ missing image named with the one command that makes it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.config import DatasetConfig
@@ -114,36 +116,42 @@ def _parsed_tests(target: ImageTarget, section: str) -> int:
     return sum(1 for test in target.tests if test in statuses)
 
 
+def check_one(client: Any, target: ImageTarget, sizes: dict[str, tuple[int, int]], *, testbed: bool, run_eval: bool,
+              eval_timeout_s: float) -> Outcome:
+    started = time.monotonic()
+    if not image_present(client, target.image):
+        return Outcome(instance_id=target.instance_id, image=target.image, status=Status.MISSING,
+                       message=f"not on this engine: {target.image}")
+    size, added = sizes.get(client.images.get(target.image).id, (None, None))
+    problems = []
+    try:
+        if testbed:
+            problems.append(check_testbed(client, target))
+        if run_eval and not any(problems):
+            problems.append(check_eval(client, target, eval_timeout_s))
+    except Exception as exc:  # noqa: BLE001 - a broken image or engine hiccup: recorded, the next goes on
+        problems.append(f"{target.instance_id}: could not run {target.image}: {exc}")
+    wrong = [p for p in problems if p]
+    return Outcome(instance_id=target.instance_id, image=target.image, status=Status.FAILED if wrong else Status.PRESENT,
+                   size_bytes=size, added_bytes=added, message="; ".join(wrong), seconds=round(time.monotonic() - started, 2))
+
+
 def check_images(client: Any, targets: list[ImageTarget], say: Say, *, testbed: bool = False, run_eval: bool = False,
-                 eval_timeout_s: float = 1800) -> list[Outcome]:
-    """One outcome per target: PRESENT (and working, as far as asked), MISSING, or FAILED with what is wrong."""
+                 eval_timeout_s: float = 1800, workers: int = 1) -> list[Outcome]:
+    """One outcome per target, `workers` at a time: PRESENT (and working, as far as asked), MISSING, or FAILED."""
     sizes = image_sizes(client)
-    outcomes = []
-    for n, target in enumerate(targets, start=1):
-        started = time.monotonic()
-        outcome = Outcome(instance_id=target.instance_id, image=target.image, status=Status.MISSING,
-                          message=f"not on this engine: {target.image}")
-        if image_present(client, target.image):
-            image_id = client.images.get(target.image).id
-            size, added = sizes.get(image_id, (None, None))
-            outcome = Outcome(instance_id=target.instance_id, image=target.image, status=Status.PRESENT,
-                              size_bytes=size, added_bytes=added)
-            problems = []
-            try:
-                if testbed:
-                    problems.append(check_testbed(client, target))
-                if run_eval and not any(problems):
-                    problems.append(check_eval(client, target, eval_timeout_s))
-            except Exception as exc:  # noqa: BLE001 - a broken image or engine hiccup: recorded, the next goes on
-                problems.append(f"{target.instance_id}: could not run {target.image}: {exc}")
-            wrong = [p for p in problems if p]
-            if wrong:
-                outcome = outcome.model_copy(update={"status": Status.FAILED, "message": "; ".join(wrong)})
-        outcome = outcome.model_copy(update={"seconds": round(time.monotonic() - started, 2)})
-        say(f"[{n}/{len(targets)}] {target.instance_id}: {outcome.status.value}"
-            + (f": {outcome.message.splitlines()[0]}" if outcome.status is not Status.PRESENT else ""))
-        outcomes.append(outcome)
-    return outcomes
+    lock, done = threading.Lock(), [0]
+
+    def one(target: ImageTarget) -> Outcome:
+        outcome = check_one(client, target, sizes, testbed=testbed, run_eval=run_eval, eval_timeout_s=eval_timeout_s)
+        with lock:
+            done[0] += 1
+            say(f"[{done[0]}/{len(targets)}] {target.instance_id}: {outcome.status.value}"
+                + (f": {outcome.message.splitlines()[0]}" if outcome.status is not Status.PRESENT else ""))
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="image-check") as pool:
+        return list(pool.map(one, targets))
 
 
 def missing_images_message(client: Any, dataset: DatasetConfig, images: dict[str, str]) -> str | None:

@@ -34,7 +34,7 @@ def run_images_command(args: argparse.Namespace) -> int:
         from harness.images.check import check_images  # noqa: PLC0415
 
         outcomes = check_images(client, found.targets, say, testbed=args.testbed, run_eval=args.eval,
-                                eval_timeout_s=args.eval_timeout)
+                                eval_timeout_s=args.eval_timeout, workers=args.workers)
     if args.action != "check":  # sizes of what was built or pulled, as check reports them
         from harness.images.check import image_present, image_sizes  # noqa: PLC0415
 
