@@ -26,12 +26,13 @@ class _Strict(BaseModel):
 
 
 class DatasetConfig(_Strict):
-    path: Path | None = None  # local JSON / JSONL (optionally .gz) in the dataset's native format
+    path: Path | None = None  # local JSON / JSONL (optionally .gz) in the dataset's native format, or a swebench 5 task repo directory
     hub: str | None = None  # a Hugging Face dataset name, used when path is not given
     hub_config: str | None = None
     split: str = "test"
     limit: int | None = Field(None, ge=1)  # the first N problems
     ids: list[str] | None = None  # only these problem ids
+    ids_file: Path | None = None  # only the ids in this file, one a line (e.g. SWE-bench Lite's, out of SWE-bench)
     fewshot_path: Path | None = None  # rows of the training split for few-shot prompts
     fewshot_k: int = Field(4, ge=0)
 
@@ -172,7 +173,7 @@ class RunConfig(_Strict):
         """
         fields = {
             "task": self.task,
-            "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids"}),
+            "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids", "ids_file"}),
             "model": self.model.model_dump(mode="json", exclude={"concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
             "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem"}),
         }
@@ -217,7 +218,8 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     def fix(p: Path | None) -> Path | None:
         return _resolved(p, base)
 
-    dataset = config.dataset.model_copy(update={"path": fix(config.dataset.path), "fewshot_path": fix(config.dataset.fewshot_path)})
+    dataset = config.dataset.model_copy(update={"path": fix(config.dataset.path), "fewshot_path": fix(config.dataset.fewshot_path),
+                                                "ids_file": fix(config.dataset.ids_file)})
     model = config.model
     if isinstance(model, ReplayModelConfig):
         model = model.model_copy(update={"path": fix(model.path)})
@@ -271,7 +273,9 @@ def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
 
 def check_inputs_exist(config: RunConfig) -> None:
     """Fail before anything is written when an input file is missing."""
-    named = {"dataset.path": config.dataset.path, "dataset.fewshot_path": config.dataset.fewshot_path}
+    named = {"dataset.fewshot_path": config.dataset.fewshot_path, "dataset.ids_file": config.dataset.ids_file}
+    if config.dataset.path is not None and not config.dataset.path.exists():
+        raise ConfigError(f"dataset.path: file not found: {config.dataset.path} (nor a task repo directory)")
     if isinstance(config.model, ReplayModelConfig):
         named["model.path"] = config.model.path
     if config.cost is not None:

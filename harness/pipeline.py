@@ -22,7 +22,7 @@ from harness.executors.local import LocalExecutor
 from harness.models.base import ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
-from harness.problems.base import Task
+from harness.problems.base import RunsInImages, SkipsInstances, Task
 from harness.progress import ProgressBar
 from harness.records import Candidate, Problem, Verdict
 from harness.registry import load_task
@@ -144,6 +144,27 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
         await prepared.backend.aclose()
 
 
+def require_images(prepared: PreparedRun) -> None:
+    """Before anything is written: every image the problems are judged in is on this engine, else the message
+    names the missing ones and the command that makes them. Ray nodes hold their own images: not checked here."""
+    if prepared.config.executor.kind != "local" or not isinstance(prepared.task, RunsInImages):
+        return
+    from harness.images.check import missing_images_message  # noqa: PLC0415
+    from sandboxes.base import SandboxUnavailable  # noqa: PLC0415
+    from sandboxes.docker import docker_client  # noqa: PLC0415
+
+    images = {problem.id: prepared.task.image_of(problem) for problem in prepared.problems}
+    message = missing_images_message(docker_client(), prepared.config.dataset, images)
+    if message is not None:
+        raise SandboxUnavailable(message)
+
+
+def record_skipped_instances(store: RunStore, task: Task) -> None:
+    """Instances the dataset holds but the task could not read: named in the report's notes."""
+    if isinstance(task, SkipsInstances):
+        store.add_backend_notes({f"skipped:{iid}": f"left out: {why}" for iid, why in task.skipped_instances().items()})
+
+
 def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
     """Keep what the backend learned about its server (one request per sample, say) for the report."""
     notes = backend.run_notes() if isinstance(backend, ReportsServerBehaviour) else {}
@@ -217,8 +238,10 @@ def execute(config: RunConfig, run_dir: Path, show_progress: bool = True, retry_
     executor = make_executor(config.executor, config.verify.workers)
     try:
         prepared = prepare(config, executor)
+        require_images(prepared)
         store = open_run(prepared, run_dir)
         try:
+            record_skipped_instances(store, prepared.task)
             if retry_errors:
                 store.delete_error_attempts()
             run_sampling(prepared, store, show_progress)

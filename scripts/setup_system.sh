@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System tools the sandboxes need: bubblewrap (namespaces for untrusted code), git and patch
 # (the patch fallback chain), g++ (C++ programs); chromium for the HTML audit site's browser
-# tests. Installs what is missing with apt (root only).
+# tests; docker-registry (a real registry on 127.0.0.1 for the `monkeys images pull` tests).
+# Installs what is missing with apt (root only).
 set -euo pipefail
 missing=()
-for tool in bwrap:bubblewrap git:git patch:patch g++:g++ chromium:chromium; do
+for tool in bwrap:bubblewrap git:git patch:patch g++:g++ chromium:chromium docker-registry:docker-registry; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [[ " ${missing[*]} " == *" chromium "* ]]; then

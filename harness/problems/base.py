@@ -31,3 +31,19 @@ class Task(Protocol):
         ...
 
     def verifier(self) -> Verifier: ...
+
+
+@runtime_checkable
+class SkipsInstances(Protocol):
+    """A task whose load may leave out unreadable instances (a task repo's broken task directory) and go on."""
+
+    def skipped_instances(self) -> dict[str, str]:
+        """Instance id -> what is wrong with it, for the last load."""
+        ...
+
+
+@runtime_checkable
+class RunsInImages(Protocol):
+    """A task whose problems are judged in per-problem Docker images (SWE-bench instances)."""
+
+    def image_of(self, problem: Problem) -> str: ...

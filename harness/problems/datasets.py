@@ -1,5 +1,7 @@
 """Reading dataset rows: local JSON / JSONL files (optionally gzipped) or a Hugging Face dataset.
 
+A swebench 5 task repo directory is read by harness.problems.task_repo (task swebench).
+
 Loaders get rows with their source line so every error can name the file and the line.
 """
 
@@ -29,12 +31,16 @@ class SourceRow:
     line: int  # 1-based line of a JSONL file (item number in a JSON list, row number on the hub)
     index: int  # 0-based position among the rows
     data: dict[str, Any]
+    label: str | None = None  # how messages name the row when a line number means nothing (a task repo's task)
 
     def where(self) -> str:
-        return f"{self.source}, line {self.line}"
+        return self.label or f"{self.source}, line {self.line}"
 
 
 def _open_text(path: Path) -> str:
+    if path.is_dir():
+        raise DatasetError(f"{path} is a directory: only task swebench reads a directory (a swebench 5 task repo); "
+                           "other tasks read a .json / .jsonl file")
     if not path.is_file():
         raise DatasetError(f"dataset file not found: {path}")
     try:
@@ -130,17 +136,31 @@ def check_unique_ids(problems: Sequence[Problem], source: str) -> None:
         seen.add(problem.id)
 
 
+def wanted_ids(dataset: DatasetConfig) -> list[str] | None:
+    """`ids`, then the lines of `ids_file` (blank lines and # comments skipped); None when neither is given."""
+    if dataset.ids is None and dataset.ids_file is None:
+        return None
+    ids = list(dataset.ids or [])
+    if dataset.ids_file is not None:
+        for line in _open_text(Path(dataset.ids_file)).splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                ids.append(line.strip())
+    return list(dict.fromkeys(ids))
+
+
 def select_rows(problems: list[Problem], dataset: DatasetConfig) -> list[Problem]:
-    """Apply `ids` (keeping dataset order) and then `limit` (the first N)."""
+    """Apply `ids` / `ids_file` (keeping dataset order) and then `limit` (the first N)."""
     selected = problems
-    if dataset.ids is not None:
-        wanted = set(dataset.ids)
+    ids = wanted_ids(dataset)
+    if ids is not None:
+        wanted = set(ids)
         known = {problem.id for problem in problems}
-        unknown = [problem_id for problem_id in dataset.ids if problem_id not in known]
+        unknown = [problem_id for problem_id in ids if problem_id not in known]
         if unknown:
             shown = ", ".join(repr(problem_id) for problem_id in unknown[:5])
             more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-            raise DatasetError(f"dataset.ids: {len(unknown)} unknown problem id(s): {shown}{more}")
+            field = "dataset.ids" if dataset.ids_file is None else "dataset.ids / dataset.ids_file"
+            raise DatasetError(f"{field}: {len(unknown)} unknown problem id(s): {shown}{more}")
         selected = [problem for problem in problems if problem.id in wanted]
     if dataset.limit is not None:
         selected = selected[: dataset.limit]

@@ -1,6 +1,7 @@
 """SWE-bench: a repository, an issue, and hidden tests; the candidate is a patch.
 
-Rows come from JSON / JSONL files or the hub. swebench >= 5 rows carry everything the
+Rows come from JSON / JSONL files, the hub, or a swebench 5 task repo directory
+(harness.problems.task_repo, read with swebench's own `swebench.task.repo.load_task`). swebench >= 5 rows carry everything the
 pinned swebench needs to evaluate them: `image`, `eval_script`, `log_parser`, `eval_type`
 (besides `instance_id`, `repo`, `version`, `FAIL_TO_PASS`, `PASS_TO_PASS`, which may be JSON
 strings or lists). The older 12-field rows (SWE-bench Lite as first published) lack those
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.problems.base import DatasetError
@@ -29,6 +32,7 @@ from harness.problems.datasets import (
     check_unique_ids,
     read_source_rows,
     select_rows,
+    wanted_ids,
 )
 from harness.problems.patches import (
     FilePatch,
@@ -38,6 +42,7 @@ from harness.problems.patches import (
     patch_key,
     render,
 )
+from harness.problems.task_repo import read_task_repo
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
@@ -256,6 +261,7 @@ class SWEBenchTask:
 
     def __init__(self, settings: SWEBenchSettings | None = None) -> None:
         self.settings = settings
+        self.skipped: dict[str, str] = {}  # instance id -> why the last load left it out (task repos)
 
     def configure(self, verify: Any) -> None:
         """Hook for the pipeline: settings from the run config's `verify` section.
@@ -275,6 +281,11 @@ class SWEBenchTask:
             raise ConfigError(f"verify.options: not valid swebench settings: {exc}") from None
 
     def load(self, dataset: DatasetConfig) -> list[Problem]:
+        """Rows from a file, the hub or a task repo directory. In a task repo an unreadable task is left out
+        with its message in `skipped` (the run records it); in a file a bad row stops the load."""
+        self.skipped = {}
+        if dataset.path is not None and Path(dataset.path).is_dir():
+            return self._load_task_repo(dataset)
         rows = read_source_rows(dataset)
         problems = [problem_from_row(row) for row in rows]
         check_unique_ids(problems, rows[0].source if rows else "dataset")
@@ -282,6 +293,36 @@ class SWEBenchTask:
         by_id = {str(row.data.get("instance_id")): row for row in rows}
         require_eval_scripts([by_id[p.id] for p in selected], selected)
         return selected
+
+    def _load_task_repo(self, dataset: DatasetConfig) -> list[Problem]:
+        root = Path(str(dataset.path))
+        repo = read_task_repo(root, dataset.split, wanted_ids(dataset))
+        problems, rows = [], []
+        for row in repo.rows:
+            try:
+                if not str(row.data.get("eval_script") or "").strip():
+                    raise DatasetError(f"{row.where()}: eval.sh is empty")
+                problem = problem_from_row(row)
+            except DatasetError as exc:
+                repo.bad[str(row.data.get("instance_id"))] = str(exc)
+                continue
+            problems.append(problem)
+            rows.append(row)
+        self.skipped = dict(sorted(repo.bad.items()))
+        for message in self.skipped.values():
+            print(f"monkeys: skipped {message}", file=sys.stderr)
+        selected = select_rows(problems, dataset.model_copy(update={"ids": None, "ids_file": None}))
+        if not selected and self.skipped:
+            raise DatasetError(f"{root}: no readable task selected; {len(self.skipped)} left out: "
+                               + "; ".join(list(self.skipped.values())[:3]))
+        return selected
+
+    def image_of(self, problem: Problem) -> str:
+        return str(problem.data["image"])
+
+    def skipped_instances(self) -> dict[str, str]:
+        """Instances of the dataset left out by the last load, each with what is wrong with it."""
+        return dict(self.skipped)
 
     def build_prompt(self, problem: Problem, chat: bool) -> str | list[dict[str, str]]:
         header = INSTRUCTIONS.format(repo=problem.data.get("repo", "?"), commit=problem.data.get("base_commit", "?"))
