@@ -44,6 +44,13 @@ class Step(Protocol):
     def apply(self, pool: Pool, alive: list[int]) -> tuple[StepRecord, SelectionCost]: ...
 
 
+@runtime_checkable
+class UsesEarlierSteps(Protocol):
+    """A step that reads what the earlier steps recorded (model choice reads test results)."""
+
+    def see(self, records: list[StepRecord]) -> None: ...
+
+
 def _tie_rng(pool: Pool, seed: int) -> random.Random:
     digest = hashlib.sha256(f"{seed}:{pool.instance.instance_id}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -153,6 +160,8 @@ class Selector:
         for step in self.steps:
             if not alive:
                 break
+            if isinstance(step, UsesEarlierSteps):
+                step.see(records)
             record, step_cost = step.apply(pool, alive)
             cost = cost.add(step_cost)
             if not record.kept and step.name in FILTERS:

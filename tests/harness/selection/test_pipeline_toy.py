@@ -1,0 +1,47 @@
+"""Regression filter, reproduction tests and model choice on the toy instance (real Docker engine).
+The simulated model plays the test writer (scripted tests) and the chooser."""
+
+from harness.selection.containers import WarmMatrix
+from harness.selection.records import CandidatePatch, Pool, PublicInstance
+from harness.selection.regression import related_test_files
+from harness.selection.reproduction import SimulatedTestWriter
+from harness.selection.choice import SimulatedChooser
+from harness.selection.selectors import SelectionConfig, Selector
+from harness.selection.steps import extra_steps
+from sandboxes.base import Limits
+from sandboxes.docker import DockerSandbox
+from tests.harness.selection.test_containers import BAD, DIV, MEAN
+from tests.swebench_toy import toy_patch
+
+BREAKS = toy_patch("gold").replace("+    return a / b", "+    return a * b")
+
+
+def test_related_tests_are_found_from_the_tree():
+    files = ["calc/ops.py", "tests/test_ops.py", "tests/test_flaky.py", "pkg/sub/mod.py", "pkg/sub/tests/test_mod.py"]
+    assert related_test_files(["calc/ops.py"], files) == ["tests/test_ops.py"]
+    assert related_test_files(["pkg/sub/mod.py", "tests/test_ops.py"], files) == ["pkg/sub/tests/test_mod.py"]
+    assert related_test_files(["README.md"], files) == []
+
+
+def test_filters_then_choice_pick_the_fix(docker_engine, docker_run_id, toy_instance):
+    row, image = toy_instance
+    gold = toy_patch("gold")
+    reformatted = gold.replace("+    return a / b", "+    return (a/b)  # true division")
+    patches = [toy_patch("wrong"), BREAKS, gold, toy_patch("partial"), reformatted, BREAKS]
+    pool = Pool(instance=PublicInstance.of_row(row),
+                candidates=tuple(CandidatePatch(index=i, patch=p) for i, p in enumerate(patches)))
+    limits = Limits(wall_s=20, cpu_s=20, output_bytes=64 << 10, processes=128)
+    writer = SimulatedTestWriter({row["instance_id"]: [DIV, MEAN, BAD[0], BAD[1]]})
+    steps = extra_steps(writer=writer, chooser=SimulatedChooser(), tests_per_instance=4,
+                        matrix=lambda img: WarmMatrix(img, workers=2, timeout_s=20, limits=limits,
+                                                      sandbox=lambda i: DockerSandbox(i, limits=limits, run_id=docker_run_id,
+                                                                                      client=docker_engine)))
+    config = SelectionConfig(filters=["regression_filter", "reproduction_rank"], choose="model_choice")
+    selection = Selector(config, steps).select(pool)
+    regression, repro, choice = selection.steps
+    assert sorted(regression.kept) == [0, 2, 3, 4]  # the two copies of BREAKS break test_div_exact
+    assert sorted(repro.kept) == [2, 4] and repro.scores[3] == 1.0 and repro.scores[0] == 0.0
+    assert any("simulated model" in note for note in repro.notes + choice.notes)
+    assert any("passes on the base commit" in n for n in repro.notes) and any("does not parse" in n for n in repro.notes)
+    assert selection.selected in (2, 4)
+    assert selection.cost.test_executions > 0 and selection.cost.completion_tokens > 0
