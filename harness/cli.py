@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--grades", type=Path, help="verdicts.jsonl to grade the picks with, after selection "
                         "(default: RUN_DIR/verdicts.jsonl when present)")
     select.add_argument("--model", default="monkeys", help="model_name_or_path in predictions.jsonl")
+    select.add_argument("--simulated-tests", type=Path, metavar="FILE",
+                        help="JSONL {instance_id, name, source}: the SIMULATED model writes its reproduction tests "
+                        "from these (demo, tests); model_choice is then the simulated chooser too")
 
     audit = sub.add_parser("audit", help="errors, flaky verdicts, dedup and stale verdicts of a run; optionally replay a sample",
                            epilog=AUDIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -267,6 +270,23 @@ def _run_dir_pools(run_dir: Path) -> list:
         return build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
 
 
+def _select_steps(scripted: Path | None) -> dict:
+    from harness.selection.choice import SimulatedChooser
+    from harness.selection.containers import GeneratedTest
+    from harness.selection.reproduction import SimulatedTestWriter
+    from harness.selection.steps import extra_steps
+
+    if scripted is None:
+        return extra_steps()  # the regression filter needs no model
+    tests: dict[str, list[GeneratedTest]] = {}
+    for line in scripted.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            tests.setdefault(str(row["instance_id"]), []).append(GeneratedTest(name=row["name"], source=row["source"]))
+    print("monkeys select: the SIMULATED model writes the reproduction tests and chooses", file=sys.stderr)
+    return extra_steps(writer=SimulatedTestWriter(tests), chooser=SimulatedChooser())
+
+
 def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
     import yaml
 
@@ -293,8 +313,9 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
         raise ConfigError(f"select --config: {exc}") from None
     if not configs:
         raise ConfigError("select --config: no selectors")
+    steps = _select_steps(args.simulated_tests)
     try:
-        results, paths = write_selection(pools, configs, out, args.model)
+        results, paths = write_selection(pools, configs, out, args.model, steps)
     except ValueError as exc:
         raise ConfigError(f"select: {exc}") from None
     grades_path = args.grades or (args.run_dir / "verdicts.jsonl" if args.run_dir is not None else None)

@@ -15,6 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.select import majority_classes
 from harness.selection.normalize import vote_key
 from harness.selection.records import Pool, Selection, SelectionCost, StepRecord
 
@@ -79,8 +80,9 @@ class MajorityVote:
         classes = voting_classes(pool, alive)
         if not classes:
             return StepRecord(step=self.name, kept=[], notes=["no candidate votes"]), SelectionCost()
-        top = max(len(members) for members in classes.values())
-        winners = sorted((members for members in classes.values() if len(members) == top), key=lambda m: m[0])
+        keys = [key for key, members in classes.items() for _ in members]
+        winners = [classes[key] for key in majority_classes(keys)]
+        top = len(winners[0])
         chosen = _tie_rng(pool, self.seed).choice(winners)
         notes = [f"{len(classes)} classes; top class {top} of {sum(map(len, classes.values()))} votes"]
         if len(winners) > 1:

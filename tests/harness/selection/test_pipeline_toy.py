@@ -45,3 +45,33 @@ def test_filters_then_choice_pick_the_fix(docker_engine, docker_run_id, toy_inst
     assert any("passes on the base commit" in n for n in repro.notes) and any("does not parse" in n for n in repro.notes)
     assert selection.selected in (2, 4)
     assert selection.cost.test_executions > 0 and selection.cost.completion_tokens > 0
+
+
+def test_cli_with_container_steps_reads_no_hidden_field(tmp_path, toy_instance):
+    import json
+
+    from harness.cli import main
+
+    row, _ = toy_instance
+    gold = toy_patch("gold")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"instance_id": row["instance_id"], "model_name_or_path": "m", "model_patch": p})
+                             + "\n" for p in [toy_patch("wrong"), BREAKS, gold, toy_patch("partial"), BREAKS]))
+    script = tmp_path / "tests.jsonl"
+    script.write_text("".join(json.dumps({"instance_id": row["instance_id"], "name": t.name, "source": t.source}) + "\n"
+                              for t in [DIV, MEAN, BAD[0]]))
+    config = tmp_path / "select.yaml"
+    config.write_text("selectors:\n  - {filters: [regression_filter, reproduction_rank], choose: model_choice}\n")
+    got = []
+    for blank in (False, True):
+        data = dict(row)
+        if blank:
+            data.update(FAIL_TO_PASS="[]", PASS_TO_PASS="[]", test_patch="", patch="")
+        dataset = tmp_path / f"d{blank}.jsonl"
+        dataset.write_text(json.dumps(data) + "\n")
+        out = tmp_path / f"o{blank}"
+        assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out),
+                     "--config", str(config), "--simulated-tests", str(script)]) == 0
+        got.append((out / "predictions.jsonl").read_text())
+    assert got[0] == got[1]
+    assert json.loads(got[0])["model_patch"] == gold
