@@ -70,3 +70,33 @@ def test_grades_give_the_selection_section(tmp_path):
 def test_select_needs_pools(tmp_path, capsys):
     assert main(["select", "--out", str(tmp_path)]) == 2
     assert "--dataset and --samples" in capsys.readouterr().err
+
+
+def test_select_from_a_run_directory(tmp_path):
+    from harness.records import Attempt, AttemptStatus, Candidate, Problem
+    from harness.store import RunStore
+
+    run = tmp_path / "run"
+    store = RunStore(run)
+    problems = [Problem(id=r["instance_id"], task="swebench", question=r["problem_statement"], data=r) for r in rows(False)]
+    store.put_problems(problems)
+    attempts, candidates = [], []
+    for pid, patches in (("o__r-0", [WRONG, FIX, FIX2, None]), ("o__r-1", [WRONG])):
+        for i, patch in enumerate(patches):
+            key = None if patch is None else f"k{hash(patch)}"
+            attempts.append(Attempt(problem_id=pid, index=i, seed=i, status=AttemptStatus.OK, text=patch or "no diff",
+                                    candidate_key=key))
+            if patch is not None:
+                candidates.append(Candidate(problem_id=pid, key=key, content=patch))
+    store.add_attempts(attempts, candidates)
+    store.close()
+    (run / "verdicts.jsonl").write_text("".join(json.dumps({"problem_id": p, "sample_index": i, "passed": ok}) + "\n"
+                                                for p, i, ok in [("o__r-0", 0, False), ("o__r-0", 1, True),
+                                                                 ("o__r-0", 2, True), ("o__r-1", 0, False)]))
+    assert main(["select", str(run)]) == 0
+    lines = [json.loads(line) for line in (run / "selection" / "predictions.jsonl").read_text().splitlines()]
+    assert [r["instance_id"] for r in lines] == ["o__r-0", "o__r-1"]  # o__r-2 has no attempt
+    assert lines[0]["model_patch"] in (FIX, FIX2)
+    section = json.loads((run / "selection" / "report.json").read_text())["selection"]
+    assert section["selectors"]["majority_vote"]["accuracy"] == 0.5
+    assert section["instances_without_candidates"] == ["o__r-2"]
