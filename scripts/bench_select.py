@@ -100,20 +100,35 @@ def cmd_pools(args: argparse.Namespace) -> dict:
 
 
 def cmd_regression(args: argparse.Namespace) -> dict:
+    from harness.selection.selectors import Selector
     from harness.selection.steps import extra_steps
 
     pools, grades = pools_and_grades()
-    # the instances where selection matters: some candidate resolved, some did not
+    # the instances where selection matters (some candidate resolved, some did not), smallest pools first
     mixed = [p for p in pools if 0 < sum(grades[p.instance.instance_id].values()) < len(p.candidates)]
-    subset = sorted(mixed, key=lambda p: p.instance.instance_id)[: args.instances]
-    configs = [SelectionConfig(filters=["regression_filter"], choose="majority_vote"),
-               SelectionConfig(choose="majority_vote"), SelectionConfig(choose="random")]
+    subset = sorted(mixed, key=lambda p: (len({c.patch for c in p.candidates}), p.instance.instance_id))[: args.instances]
+    filtered = SelectionConfig(filters=["regression_filter"], choose="majority_vote")
+    selector = Selector(filtered, extra_steps(regression_timeout_s=args.timeout))
     started = time.perf_counter()
-    results = run_selectors(subset, configs, extra_steps(regression_timeout_s=args.timeout))
+    done = []
+
+    def one(pool: Pool):
+        selection = selector.select(pool)
+        done.append(pool.instance.instance_id)
+        print(f"{time.perf_counter() - started:.0f}s {pool.instance.instance_id}: {selection.steps[0].notes}",
+              file=sys.stderr, flush=True)
+        return selection
+
+    with ThreadPoolExecutor(args.workers) as ex:
+        picked = list(ex.map(one, subset))
+    results = {filtered.label(): picked, **run_selectors(subset, [SelectionConfig(choose="majority_vote"),
+                                                                   SelectionConfig(choose="random")])}
     section = selection_section(subset, grades, results, {n: total_cost(s) for n, s in results.items()})
     section["subset"] = [p.instance.instance_id for p in subset]
     section["wall_s"] = time.perf_counter() - started
-    section["regression_notes"] = {s.instance_id: s.steps[0].notes for s in results[configs[0].label()]}
+    section["regression"] = {s.instance_id: {"kept": s.steps[0].kept, "notes": s.steps[0].notes,
+                                             "resolved": [i for i, ok in grades[s.instance_id].items() if ok]}
+                             for s in picked}
     return section
 
 
@@ -171,6 +186,7 @@ def main() -> None:
     reg = sub.add_parser("regression")
     reg.add_argument("--instances", type=int, default=6)
     reg.add_argument("--timeout", type=float, default=240.0)
+    reg.add_argument("--workers", type=int, default=2)
     mat = sub.add_parser("matrix")
     mat.add_argument("--instance", default="sympy__sympy-20154")
     mat.add_argument("--tests", type=int, default=20)

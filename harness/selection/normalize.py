@@ -6,7 +6,7 @@ context or offsets are one vote). Python code is compared by its tokens: comment
 lines, line breaks inside brackets, spacing and quote style do not split a vote; where a
 block parses on its own, by its AST (redundant parentheses, trailing commas). Indentation is
 kept as relative INDENT/DEDENT tokens, since it is meaning in Python. Other files: lines with
-whitespace collapsed. A patch that cannot be parsed keys by its whitespace-collapsed text.
+whitespace collapsed. New files at the repository root (agents' reproduction scripts) do not vote. A patch that cannot be parsed keys by its whitespace-collapsed text.
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def _change_runs(lines: list[str]) -> list[tuple[str, str]]:
     return runs
 
 
+def _scratch_file(header_lines: list[str], path: str) -> bool:
+    """A new file at the repository root (an agent's reproduce_bug.py): not part of the fix's vote.
+    The submitted patch keeps it; only the vote ignores it."""
+    created = any(line.startswith(("new file mode", "--- /dev/null")) for line in header_lines)
+    return created and "/" not in path
+
+
 def normalized_patch(patch: str) -> str:
     """The normalized text two equivalent patches share (see the module docstring)."""
     try:
@@ -91,6 +98,8 @@ def normalized_patch(patch: str) -> str:
     parts: list[str] = []
     for file_patch in sorted(files, key=lambda f: f.path() or ""):
         path = file_patch.path() or ""
+        if _scratch_file(file_patch.header_lines, path):
+            continue
         norm = _python_tokens if path.endswith(".py") else _plain
         runs = [run for hunk in file_patch.hunks for run in _change_runs(hunk.lines)]
         changes = [(norm(old), norm(new)) for old, new in runs]

@@ -50,3 +50,10 @@ def test_a_block_cut_by_bad_indentation_is_not_merged_with_its_prefix():
     a = diff("m.py", ["x = 1"], ["if a:", "    y = 1", "  z = 2"])
     b = diff("m.py", ["x = 1"], ["if a:", "    y = 1", "  w = 3"])
     assert vote_key(a) != vote_key(b)
+
+
+def test_a_new_scratch_script_at_the_root_does_not_split_the_vote():
+    script = "diff --git a/reproduce_bug.py b/reproduce_bug.py\nnew file mode 100644\n--- /dev/null\n+++ b/reproduce_bug.py\n@@ -0,0 +1,1 @@\n+print(1)\n"
+    assert vote_key(BASE + script) == vote_key(BASE)
+    package_file = script.replace("reproduce_bug.py", "pkg/new.py")
+    assert vote_key(BASE + package_file) != vote_key(BASE)
