@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     for label, path in paths.items():
         print(f"{label}: {path}")
-        if path.name == "report.json":
+        if path.name == "report.json" and label == "json":  # a run report (not the selection one)
             print(headline(path), file=sys.stderr)
     return 0
 

@@ -153,10 +153,10 @@ def write_selection_report(pools: Sequence[Pool], grades: Grades, results: Mappi
         section["majority_vote_against_k"] = curve
         plot = SELECTION_EVAL_PLOT
         plot_vote_curve(curve, out / plot, f"{title}: selected (majority vote) vs coverage")
-    paths = {"report": out / "report.json", "report_md": out / "report.md"}
-    paths["report"].write_text(json.dumps({"run": title, "predictions_from": predictions_from,
+    paths = {"selection_report": out / "report.json", "selection_report_md": out / "report.md"}
+    paths["selection_report"].write_text(json.dumps({"run": title, "predictions_from": predictions_from,
                                            "selection": section}, indent=1), encoding="utf-8")
-    paths["report_md"].write_text("\n".join([f"# Selection: {title}", "", *render_selection(section, plot)]),
+    paths["selection_report_md"].write_text("\n".join([f"# Selection: {title}", "", *render_selection(section, plot)]),
                                   encoding="utf-8")
     if plot:
         paths["plot"] = out / plot
