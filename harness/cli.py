@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--grades", type=Path, help="verdicts.jsonl to grade the picks with, after selection "
                         "(default: RUN_DIR/verdicts.jsonl when present)")
     select.add_argument("--model", default="monkeys", help="model_name_or_path in predictions.jsonl")
+    select.add_argument("--selection-model-url", metavar="URL", help="an OpenAI-compatible server (.../v1) whose model "
+                        "writes the reproduction tests and chooses (reproduction_rank, model_choice)")
+    select.add_argument("--selection-model", default="default", help="the model name at --selection-model-url")
     select.add_argument("--simulated-tests", type=Path, metavar="FILE",
                         help="JSONL {instance_id, name, source}: the SIMULATED model writes its reproduction tests "
                         "from these (demo, tests); model_choice is then the simulated chooser too")
@@ -270,12 +273,17 @@ def _run_dir_pools(run_dir: Path) -> list:
         return build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
 
 
-def _select_steps(scripted: Path | None) -> dict:
-    from harness.selection.choice import SimulatedChooser
+def _select_steps(scripted: Path | None, url: str | None = None, model: str = "default") -> dict:
+    from harness.selection.choice import ModelChooser, SimulatedChooser
     from harness.selection.containers import GeneratedTest
-    from harness.selection.reproduction import SimulatedTestWriter
+    from harness.selection.reproduction import ModelTestWriter, SimulatedTestWriter
     from harness.selection.steps import extra_steps
 
+    if url is not None:
+        from harness.selection.http_model import ChatCompletion
+
+        complete = ChatCompletion(url, model)
+        return extra_steps(writer=ModelTestWriter(complete), chooser=ModelChooser(complete))
     if scripted is None:
         return extra_steps()  # the regression filter needs no model
     tests: dict[str, list[GeneratedTest]] = {}
@@ -313,7 +321,7 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
         raise ConfigError(f"select --config: {exc}") from None
     if not configs:
         raise ConfigError("select --config: no selectors")
-    steps = _select_steps(args.simulated_tests)
+    steps = _select_steps(args.simulated_tests, args.selection_model_url, args.selection_model)
     try:
         results, paths = write_selection(pools, configs, out, args.model, steps)
     except ValueError as exc:
