@@ -111,6 +111,9 @@ def render_selection(section: dict[str, Any], plot_name: str | None) -> list[str
         lines.append(f"| {name} | {pct(row['accuracy'])}{ci(row.get('accuracy_ci95'))} | "
                      f"{ci(row.get('minus_random_ci95')).strip() or 'n/a'} | {gap} | {cost.get('test_executions', 0)} | "
                      f"{cost.get('container_s', 0.0):.0f} | {cost.get('prompt_tokens', 0) + cost.get('completion_tokens', 0)} |")
+    if section.get("simulated_model_in"):
+        lines += ["", "The SIMULATED model (not a real one) wrote the tests or chose in: "
+                  + ", ".join(section["simulated_model_in"])]
     if section["instances_without_candidates"]:
         lines += ["", "No candidate (no line in predictions.jsonl): " + ", ".join(section["instances_without_candidates"])]
     if plot_name:
@@ -147,6 +150,9 @@ def write_selection_report(pools: Sequence[Pool], grades: Grades, results: Mappi
     import json  # noqa: PLC0415
 
     section = selection_section(pools, grades, results, costs)
+    section["simulated_model_in"] = sorted(name for name, chosen in results.items()
+                                           if any("simulated model" in note for s in chosen for r in s.steps
+                                                  for note in r.notes))
     curve = vote_curve(pools, grades)
     plot = None
     if curve is not None:

@@ -75,3 +75,16 @@ def test_cli_with_container_steps_reads_no_hidden_field(tmp_path, toy_instance):
         got.append((out / "predictions.jsonl").read_text())
     assert got[0] == got[1]
     assert json.loads(got[0])["model_patch"] == gold
+    # graded afterwards: the fix is the only resolved candidate (index 2)
+    grades = tmp_path / "verdicts.jsonl"
+    grades.write_text("".join(json.dumps({"problem_id": row["instance_id"], "sample_index": i, "passed": i == 2}) + "\n"
+                              for i in range(5)))
+    out = tmp_path / "graded"
+    assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out), "--config", str(config),
+                 "--simulated-tests", str(script), "--grades", str(grades)]) == 0
+    section = json.loads((out / "report.json").read_text())["selection"]
+    name = "regression_filter+reproduction_rank+model_choice"
+    assert section["selectors"][name]["accuracy"] == 1.0 and section["random"] == 0.2
+    assert section["selectors"][name]["cost"]["test_executions"] > 0
+    assert section["simulated_model_in"] == [name]
+    assert "SIMULATED model" in (out / "report.md").read_text()
