@@ -5,7 +5,8 @@
 It needs a reachable Docker engine, git, and the base image monkeys-base:bookworm (all from
 scripts/setup_docker.sh): the toy instance's image is built locally from that base, its
 dataset row is written to runs/toy_swe.jsonl, and `monkeys run configs/demo_swe_agent.yaml`
-plays the repair agent on it with the simulated model, judging every patch in Docker.
+plays the repair agent on it with the simulated model, judging every patch in Docker; then
+`monkeys select` picks one patch (the simulated model writes the reproduction tests and chooses).
 Without them it prints why it skips and exits 0, so the rest of the demo still counts.
 """
 
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.swebench_toy builds the toy instance
 
 CONFIG = ROOT / "configs" / "demo_swe_agent.yaml"
+SELECT_CONFIG = ROOT / "configs" / "selection" / "demo.yaml"
+SELECT_TESTS = ROOT / "configs" / "selection" / "toy_tests.jsonl"  # the simulated test writer's script
 ROW_FILE = ROOT / "runs" / "toy_swe.jsonl"  # where the config's dataset.path points
 
 
@@ -57,7 +60,12 @@ def main(argv: list[str]) -> int:
     args.row_file.write_text(json.dumps(row) + "\n")
     print(f"toy instance {row['instance_id']} in {image}; row written to {args.row_file}", file=sys.stderr)
     dataset = [] if args.row_file.resolve() == ROW_FILE else ["--set", f"dataset.path={args.row_file.resolve()}"]
-    return monkeys(["run", str(CONFIG), "--out", str(args.out / "demo_swe_agent"), *dataset, *rest])
+    status = monkeys(["run", str(CONFIG), "--out", str(args.out / "demo_swe_agent"), *dataset, *rest])
+    if status != 0:
+        return status
+    print("selection: one patch per instance; the SIMULATED model writes the tests and chooses", file=sys.stderr)
+    return monkeys(["select", str(args.out / "demo_swe_agent"), "--config", str(SELECT_CONFIG),
+                    "--simulated-tests", str(SELECT_TESTS), "--model", "demo_swe_agent"])
 
 
 if __name__ == "__main__":

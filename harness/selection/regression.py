@@ -1,0 +1,99 @@
+"""Regression filter: the repository's own tests that exercise the edited code, run at the base
+commit and with each candidate in the instance image; a candidate that breaks a test which passed
+before is dropped. The tests are found from the tree alone (test files named after an edited
+module: `pkg/tests/test_mod.py`, `tests/test_mod.py`, `testing/test_mod.py`), never from the
+instance's hidden test lists.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+
+from harness.problems.patches import patched_paths
+from harness.selection.containers import _RESULT
+from harness.selection.records import Pool, SelectionCost, StepRecord
+from sandboxes.base import Limits
+from sandboxes.docker import DockerSandbox
+
+_TEST_ROOTS = ("tests", "test", "testing")
+
+
+def related_test_files(edited: Sequence[str], repo_files: Sequence[str], most: int = 3) -> list[str]:
+    """Test files of the repository named after the edited (non-test) Python modules."""
+    files = set(repo_files)
+    by_name: dict[str, list[str]] = {}
+    for path in repo_files:
+        by_name.setdefault(posixpath.basename(path), []).append(path)
+    found: list[str] = []
+    for path in edited:
+        if not path.endswith(".py") or "/tests/" in f"/{path}" or posixpath.basename(path).startswith("test_"):
+            continue
+        directory, module = posixpath.split(path)
+        wanted = f"test_{module}"
+        near = [posixpath.join(directory, root, wanted) for root in _TEST_ROOTS]
+        near += [posixpath.join(posixpath.dirname(directory), root, wanted) for root in _TEST_ROOTS]
+        hits = [p for p in near if p in files] or sorted(by_name.get(wanted, []))[:1]
+        found += [hit for hit in hits if hit not in found]
+    return found[:most]
+
+
+def passed_tests(output: str) -> set[str]:
+    return {f"{path}::{name}" for kind, path, name in _RESULT.findall(output) if kind == "PASSED" and name}
+
+
+def _command(files: Sequence[str]) -> str:
+    return ("cd /testbed && python3 -m pytest -rA -q -p no:cacheprovider " + " ".join(files) + " 2>&1")
+
+
+class RegressionFilter:
+    name = "regression_filter"
+
+    def __init__(self, timeout_s: float = 300.0, limits: Limits | None = None, max_files: int = 3) -> None:
+        self.timeout_s = timeout_s
+        self.max_files = max_files
+        self.limits = limits or Limits(wall_s=timeout_s, cpu_s=int(timeout_s), memory_bytes=4 << 30,
+                                       processes=256, output_bytes=4 << 20)
+
+    def apply(self, pool: Pool, alive: list[int]) -> tuple[StepRecord, SelectionCost]:
+        record = StepRecord(step=self.name, kept=list(alive))
+        cost = SelectionCost()
+        if not pool.instance.image:
+            record.notes.append("no image for the instance: nothing run, all kept")
+            return record, cost
+        patches = {c.index: c.patch for c in pool.candidates if c.index in alive}
+        with DockerSandbox(pool.instance.image, limits=self.limits) as box:
+            repo_files = box.exec("cd /testbed && git ls-files '*.py'", timeout_s=60).stdout.split()
+            edited = sorted({p for patch in patches.values() for p in patched_paths(patch)})
+            tests = related_test_files(edited, repo_files, self.max_files)
+            if not tests:
+                record.notes.append(f"no repository test file found for {', '.join(edited) or 'the edits'}: all kept")
+                return record, cost
+            base = box.exec(_command(tests), timeout_s=self.timeout_s)
+            cost.test_executions += 1
+            cost.container_s += base.duration_s
+            before = passed_tests(base.stdout)
+            record.notes.append(f"tests: {', '.join(tests)}; {len(before)} pass at the base commit")
+            if base.timed_out or not before:
+                record.notes.append("the base run timed out or passed nothing: all kept")
+                return record, cost
+            outcome: dict[str, set[str]] = {}  # identical patches run once
+            kept = []
+            for index, patch in patches.items():
+                if patch not in outcome:
+                    box.reset()
+                    applied = box.apply_patch(patch)
+                    run = box.exec(_command(tests), timeout_s=self.timeout_s) if applied.applied else None
+                    if run is not None:
+                        cost.test_executions += 1
+                        cost.container_s += run.duration_s
+                    outcome[patch] = passed_tests(run.stdout) if run is not None else set()
+                broken = before - outcome[patch]
+                record.scores[index] = -float(len(broken))
+                if broken:
+                    record.notes.append(f"candidate {index} breaks {len(broken)}: {', '.join(sorted(broken)[:3])}")
+                else:
+                    kept.append(index)
+            record.kept = kept
+        return record, cost
+

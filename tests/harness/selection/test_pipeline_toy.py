@@ -1,0 +1,90 @@
+"""Regression filter, reproduction tests and model choice on the toy instance (real Docker engine).
+The simulated model plays the test writer (scripted tests) and the chooser."""
+
+from harness.selection.containers import WarmMatrix
+from harness.selection.records import CandidatePatch, Pool, PublicInstance
+from harness.selection.regression import related_test_files
+from harness.selection.reproduction import SimulatedTestWriter
+from harness.selection.choice import SimulatedChooser
+from harness.selection.selectors import SelectionConfig, Selector
+from harness.selection.steps import extra_steps
+from sandboxes.base import Limits
+from sandboxes.docker import DockerSandbox
+from tests.harness.selection.test_containers import BAD, DIV, MEAN
+from tests.swebench_toy import toy_patch
+
+BREAKS = toy_patch("gold").replace("+    return a / b", "+    return a * b")
+
+
+def test_related_tests_are_found_from_the_tree():
+    files = ["calc/ops.py", "tests/test_ops.py", "tests/test_flaky.py", "pkg/sub/mod.py", "pkg/sub/tests/test_mod.py"]
+    assert related_test_files(["calc/ops.py"], files) == ["tests/test_ops.py"]
+    assert related_test_files(["pkg/sub/mod.py", "tests/test_ops.py"], files) == ["pkg/sub/tests/test_mod.py"]
+    assert related_test_files(["README.md"], files) == []
+
+
+def test_filters_then_choice_pick_the_fix(docker_engine, docker_run_id, toy_instance):
+    row, image = toy_instance
+    gold = toy_patch("gold")
+    reformatted = gold.replace("+    return a / b", "+    return (a/b)  # true division")
+    patches = [toy_patch("wrong"), BREAKS, gold, toy_patch("partial"), reformatted, BREAKS]
+    pool = Pool(instance=PublicInstance.of_row(row),
+                candidates=tuple(CandidatePatch(index=i, patch=p) for i, p in enumerate(patches)))
+    limits = Limits(wall_s=20, cpu_s=20, output_bytes=64 << 10, processes=128)
+    writer = SimulatedTestWriter({row["instance_id"]: [DIV, MEAN, BAD[0], BAD[1]]})
+    steps = extra_steps(writer=writer, chooser=SimulatedChooser(), tests_per_instance=4,
+                        matrix=lambda img: WarmMatrix(img, workers=2, timeout_s=20, limits=limits,
+                                                      sandbox=lambda i: DockerSandbox(i, limits=limits, run_id=docker_run_id,
+                                                                                      client=docker_engine)))
+    config = SelectionConfig(filters=["regression_filter", "reproduction_rank"], choose="model_choice")
+    selection = Selector(config, steps).select(pool)
+    regression, repro, choice = selection.steps
+    assert sorted(regression.kept) == [0, 2, 3, 4]  # the two copies of BREAKS break test_div_exact
+    assert sorted(repro.kept) == [2, 4] and repro.scores[3] == 1.0 and repro.scores[0] == 0.0
+    assert any("simulated model" in note for note in repro.notes + choice.notes)
+    assert any("passes on the base commit" in n for n in repro.notes) and any("does not parse" in n for n in repro.notes)
+    assert selection.selected in (2, 4)
+    assert selection.cost.test_executions > 0 and selection.cost.completion_tokens > 0
+
+
+def test_cli_with_container_steps_reads_no_hidden_field(tmp_path, toy_instance):
+    import json
+
+    from harness.cli import main
+
+    row, _ = toy_instance
+    gold = toy_patch("gold")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"instance_id": row["instance_id"], "model_name_or_path": "m", "model_patch": p})
+                             + "\n" for p in [toy_patch("wrong"), BREAKS, gold, toy_patch("partial"), BREAKS]))
+    script = tmp_path / "tests.jsonl"
+    script.write_text("".join(json.dumps({"instance_id": row["instance_id"], "name": t.name, "source": t.source}) + "\n"
+                              for t in [DIV, MEAN, BAD[0]]))
+    config = tmp_path / "select.yaml"
+    config.write_text("selectors:\n  - {filters: [regression_filter, reproduction_rank], choose: model_choice}\n")
+    got = []
+    for blank in (False, True):
+        data = dict(row)
+        if blank:
+            data.update(FAIL_TO_PASS="[]", PASS_TO_PASS="[]", test_patch="", patch="")
+        dataset = tmp_path / f"d{blank}.jsonl"
+        dataset.write_text(json.dumps(data) + "\n")
+        out = tmp_path / f"o{blank}"
+        assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out),
+                     "--config", str(config), "--simulated-tests", str(script)]) == 0
+        got.append((out / "predictions.jsonl").read_text())
+    assert got[0] == got[1]
+    assert json.loads(got[0])["model_patch"] == gold
+    # graded afterwards: the fix is the only resolved candidate (index 2)
+    grades = tmp_path / "verdicts.jsonl"
+    grades.write_text("".join(json.dumps({"problem_id": row["instance_id"], "sample_index": i, "passed": i == 2}) + "\n"
+                              for i in range(5)))
+    out = tmp_path / "graded"
+    assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out), "--config", str(config),
+                 "--simulated-tests", str(script), "--grades", str(grades)]) == 0
+    section = json.loads((out / "report.json").read_text())["selection"]
+    name = "regression_filter+reproduction_rank+model_choice"
+    assert section["selectors"][name]["accuracy"] == 1.0 and section["random"] == 0.2
+    assert section["selectors"][name]["cost"]["test_executions"] > 0
+    assert section["simulated_model_in"] == [name]
+    assert "SIMULATED model" in (out / "report.md").read_text()
