@@ -99,10 +99,15 @@ class SamplingConfig(_Strict):
     max_tokens: int = Field(512, ge=1)
     stop: list[str] | None = None  # None: the task's default stop sequences
     seed: int = 0
+    # Stop sampling a problem once this many of its attempts are verified correct (for solutions rather than
+    # curves; needs verify.streaming). Not part of identity(): like samples_per_problem, it may change on resume.
+    stop_after_solutions: int | None = Field(None, ge=1)
 
 
 class VerifyConfig(_Strict):
     workers: int = Field(2, ge=1)
+    # True: a candidate is verified as soon as it is stored, while sampling goes on. False: verify after sampling.
+    streaming: bool = True
     options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
 
 
@@ -161,6 +166,12 @@ class RunConfig(_Strict):
     cost: CostConfig | None = None  # set: reports price the run and set it against frontier baselines
     executor: ExecutorConfig = ExecutorConfig()  # local (default) or ray
 
+    @model_validator(mode="after")
+    def _stop_needs_streaming(self) -> RunConfig:
+        if self.sampling.stop_after_solutions is not None and not self.verify.streaming:
+            raise ValueError("sampling.stop_after_solutions needs verify.streaming: true (solutions are counted while sampling)")
+        return self
+
     def identity(self) -> str:
         """What must not change when a run directory is resumed.
 
@@ -171,7 +182,7 @@ class RunConfig(_Strict):
             "task": self.task,
             "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids"}),
             "model": self.model.model_dump(mode="json", exclude={"concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
-            "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem"}),
+            "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem", "stop_after_solutions"}),
         }
         if self.agent is not None:  # only when set: the identities of existing runs stay as they are
             fields["agent"] = self.agent.digest()

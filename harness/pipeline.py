@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +23,14 @@ from harness.models.base import ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
 from harness.problems.base import Task
-from harness.progress import ProgressBar
+from harness.progress import ProgressBar, StageBars
 from harness.records import Candidate, Problem, Verdict
 from harness.registry import load_task
 from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample
 from harness.store import RunMeta, RunStore, dump_jsonl
+from harness.streaming import SamplingThread, verify_while_sampling
 from harness.verifiers.base import Verifier
 
 VERDICT_FLUSH_S = 2.0
@@ -101,27 +102,37 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
     return store
 
 
-def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) -> SamplingProgress:
-    config = prepared.config
-    chat = getattr(config.model, "api", "completions") == "chat"
+def _todo(prepared: PreparedRun, store: RunStore) -> int:
     done = store.done_indices()
-    todo = sum(max(0, n - len(done.get(pid, ()))) for pid, n in prepared.targets.items())
+    return sum(max(0, n - len(done.get(pid, ()))) for pid, n in prepared.targets.items())
+
+
+def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) -> SamplingProgress:
+    """Sample what is missing, with nothing verified meanwhile (verify.streaming: false)."""
+    todo = _todo(prepared, store)
+    with ProgressBar("sampling", todo, show_progress) as bar:
+        return asyncio.run(sample_timed(prepared, store, bar.advance, frozenset(), todo))
+
+
+async def sample_timed(prepared: PreparedRun, store: RunStore, on_update: Callable[[int], None],
+                       stopped: Container[str], todo: int) -> SamplingProgress:
+    """Sample what is missing (not for problems in `stopped`), and add the time it took to the run's sampling time."""
     started = time.monotonic()
+    progress = SamplingProgress(on_update=on_update)
     try:
-        with ProgressBar("sampling", todo, show_progress) as bar:
-            progress = SamplingProgress(on_update=bar.advance)
-            asyncio.run(_sample_per_target(prepared, store, chat, progress, done))
+        await _sample_per_target(prepared, store, progress, store.done_indices(), stopped)
     finally:
         # The GPU time a cost basis charges: summed over invocations, interrupted ones too.
         # Replayed samples were made elsewhere, so reading them measures nothing.
-        if todo and config.model.backend != "replay":
+        if todo and prepared.config.model.backend != "replay":
             store.add_sampling_time(time.monotonic() - started)
     return progress
 
 
-async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool, progress: SamplingProgress,
-                             done: dict[str, set[int]]) -> None:
+async def _sample_per_target(prepared: PreparedRun, store: RunStore, progress: SamplingProgress,
+                             done: dict[str, set[int]], stopped: Container[str]) -> None:
     # Problems are grouped by target so each group is one lazily planned stream of requests.
+    chat = getattr(prepared.config.model, "api", "completions") == "chat"
     groups: dict[int, list[Problem]] = {}
     for problem in prepared.problems:
         groups.setdefault(prepared.targets[problem.id], []).append(problem)
@@ -135,10 +146,36 @@ async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool,
                                    store.path.parent, progress, chat=agent_chat(prepared.config))
             else:
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
-                await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done)
+                await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done, stopped)
     finally:
         record_backend_notes(store, prepared.backend)
         await prepared.backend.aclose()
+
+
+def run_streaming(prepared: PreparedRun, store: RunStore, show_progress: bool, executor: Executor) -> None:
+    """Sample what is missing and verify each new candidate as soon as it is stored (verify.streaming: true)."""
+    verifier = run_verifier(prepared.task, store)
+    problems = {p.id: p for p in prepared.problems}
+    stop_after = prepared.config.sampling.stop_after_solutions
+    stopped: set[str] = set()  # read by the sampling thread before each request
+
+    def count_solutions(_stored: object = None) -> None:
+        if stop_after is not None:
+            solved = store.solved_attempts(verifier.name, verifier.version)
+            stopped.update(pid for pid, n in solved.items() if n >= stop_after)
+
+    count_solutions()
+    todo = _todo(prepared, store)
+    try:
+        with StageBars(todo, show_progress) as bars:
+            sampler = SamplingThread(lambda own: sample_timed(prepared, own, bars.sampled, stopped, todo), store.path.parent)
+            verify_while_sampling(executor, verifier, problems, store, sampler, bars, count_solutions)
+    finally:
+        if stopped:
+            done = store.done_indices()
+            short = {pid: len(done.get(pid, ())) for pid in stopped if len(done.get(pid, ())) < prepared.targets.get(pid, 0)}
+            if short:
+                store.add_stopped_early(short)
 
 
 def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
@@ -148,13 +185,18 @@ def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
         store.add_backend_notes(notes)
 
 
-def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,
-                     executor: Executor | None = None) -> int:
-    """Verify every stored candidate that has no verdict from this verifier version yet."""
+def run_verifier(task: Task, store: RunStore) -> Verifier:
     verifier = task.verifier()
     bind_run_dir = getattr(verifier, "bind_run_dir", None)
     if bind_run_dir is not None:  # a verifier that keeps files (test logs) keeps them in the run directory
         bind_run_dir(store.path.parent)
+    return verifier
+
+
+def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,
+                     executor: Executor | None = None) -> int:
+    """Verify every stored candidate that has no verdict from this verifier version yet."""
+    verifier = run_verifier(task, store)
     pending = store.unverified_candidates(verifier.name, verifier.version)
     by_id = {p.id: p for p in problems}
     pending = [c for c in pending if c.problem_id in by_id]
@@ -218,8 +260,11 @@ def execute(config: RunConfig, run_dir: Path, show_progress: bool = True, retry_
         try:
             if retry_errors:
                 store.delete_error_attempts()
-            run_sampling(prepared, store, show_progress)
-            run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress, executor)
+            if config.verify.streaming:
+                run_streaming(prepared, store, show_progress, executor)
+            else:
+                run_sampling(prepared, store, show_progress)
+                run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress, executor)
         finally:
             store.close()
     finally:

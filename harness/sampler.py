@@ -7,7 +7,7 @@ multiples of n, so the grouping (and with it every seed) is the same on every re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 
 from harness.config import SamplingConfig
@@ -34,8 +34,12 @@ def plan_requests(
     sampling: SamplingConfig,
     prompt_for: Callable[[Problem], tuple[str | None, tuple[dict[str, str], ...] | None]],
     params: SamplingParams,
+    stopped: Container[str] = frozenset(),
 ) -> Iterator[GenerationRequest]:
-    """Yield a request for every block of attempts not yet in the store (lazily)."""
+    """Yield a request for every block of attempts not yet in the store (lazily).
+
+    `stopped`: problems that need no more attempts (enough verified solutions); read before every request.
+    """
     total, width = sampling.samples_per_problem, sampling.n_per_request
     for problem in problems:
         stored = done.get(problem.id, set())
@@ -47,6 +51,8 @@ def plan_requests(
             # a partial block (only after errors were cleared) is refilled one index at a time.
             spans = [(start, len(block))] if len(missing) == len(block) else [(i, 1) for i in missing]
             for first, n in spans:
+                if problem.id in stopped:
+                    break
                 yield GenerationRequest(
                     problem_id=problem.id, first_index=first, n=n, seed=sampling.seed + first,
                     prompt=prompt, messages=messages, params=params,
@@ -126,7 +132,7 @@ class _Buffer:
 async def sample(
     problems: list[Problem], task: Task, backend: ModelBackend, store: RunStore,
     sampling: SamplingConfig, chat: bool, progress: SamplingProgress | None = None,
-    done: dict[str, set[int]] | None = None,
+    done: dict[str, set[int]] | None = None, stopped: Container[str] = frozenset(),
 ) -> SamplingProgress:
     """Sample every missing unit of the run and store it. Safe to interrupt at any point.
 
@@ -140,7 +146,7 @@ async def sample(
         stop=tuple(sampling.stop if sampling.stop is not None else (() if chat else task.default_stop)),
     )
     done = store.done_indices() if done is None else done
-    requests = plan_requests(problems, done, sampling, _prompt_builder(task, chat), params)
+    requests = plan_requests(problems, done, sampling, _prompt_builder(task, chat), params, stopped)
     buffer = _Buffer(store, progress)
     try:
         async for result in backend.generate(requests):

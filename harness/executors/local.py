@@ -8,8 +8,9 @@ forkserver so the driver's threads (HTTP clients, a GPU engine) are never forked
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
@@ -41,6 +42,10 @@ def safe_verify(verifier: Verifier, problem: Problem, candidate: Candidate) -> V
 def _verify_in_worker(candidate: Candidate) -> Verdict:
     assert _worker_verifier is not None
     return safe_verify(_worker_verifier, _worker_problems[candidate.problem_id], candidate)
+
+
+def _verify_chunk_in_worker(candidates: list[Candidate]) -> list[Verdict]:
+    return [_verify_in_worker(c) for c in candidates]
 
 
 class LocalExecutor:
@@ -77,3 +82,37 @@ class LocalExecutor:
                                  initargs=(verifier, problems)) as pool:
             chunk = max(1, min(256, len(candidates) // (self.workers * 8)))
             yield from zip(candidates, pool.map(_verify_in_worker, candidates, chunksize=chunk))
+
+    def verify_stream(self, verifier: Verifier, problems: dict[str, Problem],
+                      feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+        """Verify candidates as the feed hands them over (while sampling goes on), one pool for the whole stream."""
+        if isinstance(verifier, BatchVerifier) or self.workers <= 1:
+            for batch in feed:  # a batch verifier runs its own pool over each batch
+                yield from self.verify_all(verifier, problems, batch)
+            return
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(verifier, problems)) as pool:
+            yield from _stream_through_pool(pool, self.workers, feed)
+
+
+def _stream_through_pool(pool: ProcessPoolExecutor, workers: int,
+                         feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+    queued: deque[Candidate] = deque()
+    running: dict[Future[list[Verdict]], list[Candidate]] = {}
+    feed_open = True
+    while feed_open or queued or running:
+        if feed_open and len(queued) < 64 * workers:
+            try:
+                queued.extend(next(feed))  # waits a moment when nothing new has been stored
+            except StopIteration:
+                feed_open = False
+        # Chunks small enough to keep every worker busy, big enough that cheap verdicts are cheap to ship.
+        size = max(1, min(64, len(queued) // (2 * workers)))
+        while queued and len(running) < 2 * workers:
+            chunk = [queued.popleft() for _ in range(min(size, len(queued)))]
+            running[pool.submit(_verify_chunk_in_worker, chunk)] = chunk
+        if running:
+            done, _ = wait(running, timeout=0.05 if feed_open else None, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from zip(running.pop(future), future.result(), strict=True)

@@ -7,8 +7,8 @@ them with the verdicts of a task that ran on another node, and the driver keeps 
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections import deque
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -84,29 +84,36 @@ def check_placement(ray: ModuleType, config: ExecutorConfig, verifier: Verifier)
 
 
 def verify_on_cluster(ray: ModuleType, config: ExecutorConfig, remotes: RemoteFunctions, verifier: Verifier,
-                      problems: dict[str, Problem], candidates: list[Candidate],
+                      problems: dict[str, Problem], feed: Iterator[list[Candidate]],
                       driver_node: str | None) -> Iterator[tuple[Candidate, Verdict]]:
-    """Every candidate with its verdict, in completion order; ExecutorFailure after the rest when tasks failed for good."""
-    if not candidates:
-        return
+    """Every candidate the feed hands over with its verdict, in completion order (tasks are submitted as
+    candidates arrive); ExecutorFailure after the rest when tasks failed for good."""
     cluster = Cluster.current(ray)
     need = task_resources(verifier, config, cluster)
     slots = cluster.require(need, f"verifier {verifier.name}")
-    size = chunk_length(len(candidates), slots, isinstance(verifier, BatchVerifier), config.verify_chunk)
-    groups = verification_groups(candidates, placement_of(verifier).per_problem, size)
+    batch = isinstance(verifier, BatchVerifier)
     task = remotes(verify_chunk).options(num_cpus=need.pop("CPU"), resources=need or None, max_retries=config.max_retries)
     box = [ray.put(verifier)]
     failures: list[tuple[list[Candidate], BaseException]] = []
     pending: dict[Any, list[Candidate]] = {}
+    groups: deque[list[Candidate]] = deque()
     window = 2 * slots  # queued beyond the running ones, so a freed slot never waits for the driver
-
-    def submit() -> None:
-        for group in itertools.islice(groups, max(0, window - len(pending))):
+    feed_open = True
+    while feed_open or groups or pending:
+        if feed_open and len(groups) < window:
+            try:
+                arrived = next(feed)
+            except StopIteration:
+                feed_open = False
+            else:
+                size = chunk_length(len(arrived), slots, batch, config.verify_chunk)
+                groups.extend(verification_groups(arrived, placement_of(verifier).per_problem, size))
+        while groups and len(pending) < window:
+            group = groups.popleft()
             pending[task.remote(box, {c.problem_id: problems[c.problem_id] for c in group}, group, driver_node)] = group
-
-    submit()
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
+        if not pending:
+            continue
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=0.05 if feed_open else None)
         for ref in done:
             group = pending.pop(ref)
             try:
@@ -117,7 +124,6 @@ def verify_on_cluster(ray: ModuleType, config: ExecutorConfig, remotes: RemoteFu
             if shipped is not None:
                 verifier.import_files(shipped)  # type: ignore[attr-defined]
             yield from zip(group, verdicts, strict=True)
-        submit()
     if failures:
         lost = sum(len(group) for group, _ in failures)
         raise ExecutorFailure(
