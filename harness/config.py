@@ -55,6 +55,8 @@ class SimulatedModelConfig(_Strict):
     alpha: float = Field(0.35, gt=0)
     beta: float = Field(1.2, gt=0)
     no_answer_rate: float = Field(0.03, ge=0, le=1)
+    # Paced like a served model: each request takes this long, one at a time (benchmarks: scripts/bench_pipeline.py).
+    seconds_per_request: float = Field(0.0, ge=0)
 
 
 class OpenAIModelConfig(_Strict):
@@ -181,7 +183,7 @@ class RunConfig(_Strict):
         fields = {
             "task": self.task,
             "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids"}),
-            "model": self.model.model_dump(mode="json", exclude={"concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
+            "model": self.model.model_dump(mode="json", exclude={"seconds_per_request", "concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
             "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem", "stop_after_solutions"}),
         }
         if self.agent is not None:  # only when set: the identities of existing runs stay as they are

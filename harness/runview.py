@@ -103,6 +103,7 @@ def summarize(meta: RunMeta, verifier: Verifier | StoredVerifier, outcomes: dict
                   for pid, rows in outcomes.items()],
         unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
         sampling_wall_s=meta.sampling_wall_s, cost=meta.cost, backend_notes=list(meta.backend_notes.values()),
+        stopped_early=meta.stopped_early,
     )
 
 

@@ -204,7 +204,8 @@ class RunStore:
             self.db.executemany("DELETE FROM verdicts WHERE problem_id = ? AND candidate_key = ? AND EXISTS "
                                 "(SELECT 1 FROM candidates WHERE problem_id = ? AND key = ? AND content > ?)",
                                 [(p, k, p, k, c) for p, k, c in candidate_rows])
-            self.db.executemany("DELETE FROM candidates WHERE problem_id = ? AND key = ? AND content > ?", candidate_rows)
+            self.db.executemany("UPDATE candidates SET content = ?, rowid = (SELECT MAX(rowid) + 1 FROM candidates) "
+                                "WHERE problem_id = ? AND key = ? AND content > ?", [(c, p, k, c) for p, k, c in candidate_rows])
             self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?, ?, ?)", candidate_rows)
             self.db.executemany(f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
 

@@ -21,7 +21,7 @@ from harness.store import RunStore
 from harness.verifiers.base import Verifier
 
 POLL_S = 0.1  # how long the feed waits when nothing new was stored
-VERDICT_FLUSH_S = 2.0
+VERDICT_FLUSH_S = 0.5  # verdicts become durable (and count toward stop_after_solutions) within this
 
 
 class CandidateFeed:
@@ -29,8 +29,9 @@ class CandidateFeed:
     its spelling by a smaller one). Ends once sampling has ended and every stored candidate was handed over."""
 
     def __init__(self, store: RunStore, verifier: Verifier, problem_ids: set[str], sampling_done: threading.Event,
-                 on_queued: Callable[[int], None]) -> None:
+                 on_queued: Callable[[int], None], on_idle: Callable[[], None] = lambda: None) -> None:
         self.store, self.problem_ids, self.sampling_done, self.on_queued = store, problem_ids, sampling_done, on_queued
+        self.on_idle = on_idle  # called (in the verifying thread) whenever nothing new was stored
         # Read before sampling starts: nothing is stored between these two reads.
         self.position = store.last_candidate_row()
         self.first: list[Candidate] | None = self._ours(store.unverified_candidates(verifier.name, verifier.version))
@@ -52,6 +53,7 @@ class CandidateFeed:
         if new:
             self.position = new[-1][0]
             return self._ours([c for _, c in new])
+        self.on_idle()
         if finished:
             raise StopIteration
         time.sleep(POLL_S)
@@ -101,7 +103,13 @@ class VerdictWriter:
 
     def add(self, pair: tuple[Candidate, Verdict]) -> None:
         self.batch.append(pair)
-        if len(self.batch) >= 500 or time.monotonic() - self.last_flush > VERDICT_FLUSH_S:
+        if len(self.batch) >= 500:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self.batch and time.monotonic() - self.last_flush > VERDICT_FLUSH_S:
             self.flush()
 
     def flush(self) -> None:
@@ -120,19 +128,16 @@ def verify_while_sampling(executor: Executor, verifier: Verifier, problems: dict
     Whatever ends the loop (Ctrl-C, a lost Ray task), sampling is stopped and what both stages
     finished is kept.
     """
-    feed = CandidateFeed(store, verifier, set(problems), sampler.done, bars.queued)
-
     def stored(batch: list[tuple[Candidate, Verdict]]) -> None:
         bars.verified(len(batch))
         on_stored(batch)
 
     writer = VerdictWriter(store, stored)
+    feed = CandidateFeed(store, verifier, set(problems), sampler.done, bars.queued, writer.flush_if_due)
     sampler.start()
     try:
         for pair in executor.verify_stream(verifier, problems, feed):
             writer.add(pair)
-            if sampler.done.is_set() and writer.batch and time.monotonic() - writer.last_flush > POLL_S:
-                writer.flush()
             if sampler.error is not None:
                 break
     finally:

@@ -61,6 +61,8 @@ class SimulatedBackend:
         for count, req in enumerate(requests):
             prompt_len = len(req.prompt or "") + sum(len(m.get("content", "")) for m in req.messages or ())
             completions = [self.complete(req.problem_id, req.seed + j, prompt_len) for j in range(req.n)]
+            if self.config.seconds_per_request:
+                await asyncio.sleep(self.config.seconds_per_request)
             yield GenerationResult(request=req, completions=completions)
             if count % 256 == 255:
                 await asyncio.sleep(0)  # let the event loop breathe (progress, signals)
