@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
@@ -85,33 +85,45 @@ class LocalExecutor:
 
     def verify_stream(self, verifier: Verifier, problems: dict[str, Problem],
                       feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
-        """Verify candidates as the feed hands them over (while sampling goes on), one pool for the whole stream."""
-        if isinstance(verifier, BatchVerifier) or self.workers <= 1:
-            for batch in feed:  # a batch verifier runs its own pool over each batch
+        """Verify candidates as the feed hands them over (while sampling goes on)."""
+        if isinstance(verifier, BatchVerifier):
+            # Several batches at once on the verifier's own pool: one slow candidate (a program stuck until
+            # its limit, a long test run) does not hold back the candidates stored after it.
+            def judge(chunk: list[Candidate]) -> list[Verdict]:
+                return list(verifier.verify_many([(problems[c.problem_id], c) for c in chunk]))
+
+            slots = 4 * self.workers
+            with ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:
+                yield from _stream(feed, lambda chunk: threads.submit(judge, chunk), slots, lambda queued: queued)
+            return
+        if self.workers <= 1:
+            for batch in feed:  # in this thread, where signal-based time limits work
                 yield from self.verify_all(verifier, problems, batch)
             return
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                  initargs=(verifier, problems)) as pool:
-            yield from _stream_through_pool(pool, self.workers, feed)
+            # Chunks small enough to keep every worker busy, big enough that cheap verdicts are cheap to ship.
+            yield from _stream(feed, lambda chunk: pool.submit(_verify_chunk_in_worker, chunk), 2 * self.workers,
+                               lambda queued: max(1, min(64, queued // (2 * self.workers))))
 
 
-def _stream_through_pool(pool: ProcessPoolExecutor, workers: int,
-                         feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+def _stream(feed: Iterator[list[Candidate]], submit: Callable[[list[Candidate]], Future[list[Verdict]]], slots: int,
+            chunk_size: Callable[[int], int]) -> Iterator[tuple[Candidate, Verdict]]:
+    """Keep up to `slots` chunks of the feed's candidates in flight; yield their verdicts as chunks complete."""
     queued: deque[Candidate] = deque()
     running: dict[Future[list[Verdict]], list[Candidate]] = {}
     feed_open = True
     while feed_open or queued or running:
-        if feed_open and len(queued) < 64 * workers:
+        if feed_open and len(queued) < 64 * slots:
             try:
                 queued.extend(next(feed))  # waits a moment when nothing new has been stored
             except StopIteration:
                 feed_open = False
-        # Chunks small enough to keep every worker busy, big enough that cheap verdicts are cheap to ship.
-        size = max(1, min(64, len(queued) // (2 * workers)))
-        while queued and len(running) < 2 * workers:
+        size = chunk_size(len(queued))
+        while queued and len(running) < slots:
             chunk = [queued.popleft() for _ in range(min(size, len(queued)))]
-            running[pool.submit(_verify_chunk_in_worker, chunk)] = chunk
+            running[submit(chunk)] = chunk
         if running:
             done, _ = wait(running, timeout=0.05 if feed_open else None, return_when=FIRST_COMPLETED)
             for future in done:
