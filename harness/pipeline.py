@@ -25,10 +25,10 @@ from harness.pricing import CostInputs, read_cost_inputs
 from harness.problems.base import Task
 from harness.progress import ProgressBar, StageBars
 from harness.records import Candidate, Problem, Verdict
-from harness.registry import load_task
+from harness.registry import attempt_source, load_task
 from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
-from harness.sampler import SamplingProgress, sample
+from harness.sampler import SamplingProgress, sample, sample_from
 from harness.store import RunMeta, RunStore, dump_jsonl
 from harness.streaming import SamplingThread, verify_while_sampling
 from harness.verifiers.base import Verifier
@@ -49,10 +49,9 @@ class PreparedRun:
 def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     """Validate inputs and build the task, problems and backend (through `executor`, local by default); writes nothing."""
     check_inputs_exist(config)
-    if config.agent is not None:
-        from agents.sampling import check_model  # noqa: PLC0415
-
-        check_model(config.agent, config.model.backend, agent_chat(config))
+    source = attempt_source(config)
+    if source is not None:
+        source.check(config)
     task = load_task(config.task)
     configure = getattr(task, "configure", None)
     if configure is not None:  # a task with verifier settings (swebench) reads them from `verify`
@@ -74,7 +73,7 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
 
 def agent_chat(config: RunConfig) -> bool:
     """Agent attempts talk to a chat API unless the model says completions (a base model: transcript prompts)."""
-    return getattr(config.model, "api", "chat") == "chat"
+    return config.chat()
 
 
 def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
@@ -132,18 +131,20 @@ async def sample_timed(prepared: PreparedRun, store: RunStore, on_update: Callab
 async def _sample_per_target(prepared: PreparedRun, store: RunStore, progress: SamplingProgress,
                              done: dict[str, set[int]], stopped: Container[str]) -> None:
     # Problems are grouped by target so each group is one lazily planned stream of requests.
-    chat = getattr(prepared.config.model, "api", "completions") == "chat"
+    chat = prepared.config.chat()
+    source = attempt_source(prepared.config)
     groups: dict[int, list[Problem]] = {}
     for problem in prepared.problems:
         groups.setdefault(prepared.targets[problem.id], []).append(problem)
     try:
         for total, problems in sorted(groups.items()):
             sampling = prepared.config.sampling.model_copy(update={"samples_per_problem": total})
-            if prepared.config.agent is not None:
-                from agents.sampling import sample_agent  # noqa: PLC0415
-
-                await sample_agent(problems, prepared.task, prepared.backend, store, sampling, prepared.config.agent,
-                                   store.path.parent, progress, chat=agent_chat(prepared.config))
+            if source is not None:
+                attempts = source.open(prepared.config, prepared.task, prepared.backend, store.path.parent, sampling)
+                try:
+                    await sample_from(attempts, problems, store, sampling, progress, done, stopped)
+                finally:
+                    await attempts.aclose()
             else:
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
                 await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done, stopped)

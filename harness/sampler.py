@@ -22,6 +22,7 @@ from harness.records import (
     Problem,
     SamplingParams,
 )
+from harness.sources import AttemptSource, AttemptUnit
 from harness.store import RunStore
 
 FLUSH_EVERY_S = 0.5
@@ -164,3 +165,33 @@ def _prompt_builder(task: Task, chat: bool) -> Callable[[Problem], tuple[str | N
         return None, tuple(built)
 
     return build
+
+
+# ---------------------------------------------------------------- other sources of attempts (the agent)
+
+
+def plan_units(problems: list[Problem], done: dict[str, set[int]], sampling: SamplingConfig,
+               stopped: Container[str] = frozenset()) -> Iterator[AttemptUnit]:
+    """Every missing unit, problem by problem (so an instance's attempts share its environment while it is built)."""
+    for problem in problems:
+        stored = done.get(problem.id, set())
+        for index in range(sampling.samples_per_problem):
+            if problem.id in stopped:
+                break
+            if index not in stored:
+                yield AttemptUnit(problem, index, sampling.seed + index)
+
+
+async def sample_from(source: AttemptSource, problems: list[Problem], store: RunStore, sampling: SamplingConfig,
+                      progress: SamplingProgress | None = None, done: dict[str, set[int]] | None = None,
+                      stopped: Container[str] = frozenset()) -> SamplingProgress:
+    """Every missing unit of the run through `source`, stored as attempts end (batched). Safe to interrupt."""
+    progress = progress or SamplingProgress()
+    done = store.done_indices() if done is None else done
+    buffer = _Buffer(store, progress)
+    try:
+        async for attempts, candidates in source.attempts(plan_units(problems, done, sampling, stopped)):
+            buffer.add(attempts, candidates)
+    finally:
+        buffer.flush()
+    return progress
