@@ -19,10 +19,10 @@ from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exis
 from harness.executors.base import Executor
 from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
-from harness.models.base import ModelBackend, ReportsServerBehaviour
+from harness.models.base import EstimatesTokens, HoldsSamples, ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
-from harness.problems.base import Task
+from harness.problems.base import ConfiguresVerifier, Task
 from harness.progress import ProgressBar, StageBars
 from harness.records import Candidate, Problem, Verdict
 from harness.registry import attempt_source, load_task
@@ -31,7 +31,7 @@ from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample, sample_from
 from harness.store import RunMeta, RunStore, dump_jsonl
 from harness.streaming import SamplingThread, verify_while_sampling
-from harness.verifiers.base import Verifier
+from harness.verifiers.base import HasVerdictFields, KeepsRunFiles, Verifier
 
 VERDICT_FLUSH_S = 2.0
 
@@ -53,9 +53,8 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     if source is not None:
         source.check(config)
     task = load_task(config.task)
-    configure = getattr(task, "configure", None)
-    if configure is not None:  # a task with verifier settings (swebench) reads them from `verify`
-        configure(config.verify)
+    if isinstance(task, ConfiguresVerifier):  # a task with verifier settings (swebench) reads them from `verify`
+        task.configure(config.verify)
     problems = task.load(config.dataset)
     if not problems:
         raise ConfigError("dataset: no problems selected (check dataset.ids and dataset.limit)")
@@ -63,9 +62,8 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     executor.check(task.verifier())  # before replicas start: a cluster without Docker nodes fails here
     backend = executor.model_backend(config, task, problems)
     targets = {p.id: config.sampling.samples_per_problem for p in problems}
-    available = getattr(backend, "available", None)
-    if available is not None:  # replayed samples: each problem has what the file holds
-        targets = {pid: min(n, available(pid)) for pid, n in targets.items()}
+    if isinstance(backend, HoldsSamples):  # replayed samples: each problem has what the file holds
+        targets = {pid: min(n, backend.available(pid)) for pid, n in targets.items()}
         problems = [p for p in problems if targets[p.id] > 0]
     cost = read_cost_inputs(config.cost) if config.cost is not None else None
     return PreparedRun(config, task, problems, backend, targets, cost)
@@ -92,7 +90,7 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
     store.write_meta(RunMeta(
         identity=config.identity(), name=config.name, task=config.task, model=config.model.model,
         backend=config.model.backend, simulated=bool(prepared.backend.simulated),
-        tokens_estimated=bool(getattr(prepared.backend, "tokens_estimated", False)), targets=prepared.targets,
+        tokens_estimated=isinstance(prepared.backend, EstimatesTokens) and prepared.backend.tokens_estimated, targets=prepared.targets,
         sampling_wall_s=stored.sampling_wall_s if stored else None,  # measured over every invocation
         # without a cost section a resumed run keeps the one it has
         cost=prepared.cost if prepared.cost is not None or stored is None else stored.cost,
@@ -188,9 +186,8 @@ def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
 
 def run_verifier(task: Task, store: RunStore) -> Verifier:
     verifier = task.verifier()
-    bind_run_dir = getattr(verifier, "bind_run_dir", None)
-    if bind_run_dir is not None:  # a verifier that keeps files (test logs) keeps them in the run directory
-        bind_run_dir(store.path.parent)
+    if isinstance(verifier, KeepsRunFiles):  # a verifier that keeps files (test logs) keeps them in the run directory
+        verifier.bind_run_dir(store.path.parent)
     return verifier
 
 
@@ -220,7 +217,7 @@ def run_verification(task: Task, problems: list[Problem], store: RunStore, worke
 
 
 def write_verdicts(outcomes: dict[str, list[OutcomeRow]], path: Path, verifier: Verifier | None = None) -> int:
-    extra = getattr(verifier, "verdict_fields", None)  # a verifier's own fields (swebench: instance_id, resolved, test_log)
+    extra = verifier.verdict_fields if isinstance(verifier, HasVerdictFields) else None  # swebench: instance_id, resolved, test_log
 
     def rows() -> Iterator[dict]:
         for pid, items in outcomes.items():

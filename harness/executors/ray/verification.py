@@ -19,7 +19,7 @@ from harness.executors.local import safe_verify
 from harness.executors.ray.cluster import Cluster
 from harness.executors.ray.workers import RemoteFunctions, kept
 from harness.records import Candidate, Problem, Verdict
-from harness.verifiers.base import BatchVerifier, RayPlacement, Verifier
+from harness.verifiers.base import BatchVerifier, PlacedOnRay, RayPlacement, ShipsFiles, Verifier
 
 TASKS_PER_SLOT = 4  # verification tasks per free slot for plain verifiers: small enough to balance, big enough to be cheap
 
@@ -35,14 +35,13 @@ def verify_chunk(box: list[Any], problems: dict[str, Problem], candidates: list[
         verdicts = list(verifier.verify_many([(problems[c.problem_id], c) for c in candidates]))
     else:
         verdicts = [safe_verify(verifier, problems[c.problem_id], c) for c in candidates]
-    export = getattr(verifier, "export_files", None)
-    if export is None or ray.get_runtime_context().get_node_id() == driver_node:
+    if not isinstance(verifier, ShipsFiles) or ray.get_runtime_context().get_node_id() == driver_node:
         return verdicts, None
-    return verdicts, export(list(problems))
+    return verdicts, verifier.export_files(list(problems))
 
 
 def placement_of(verifier: Verifier) -> RayPlacement:
-    return getattr(verifier, "ray_placement", None) or RayPlacement()
+    return verifier.ray_placement if isinstance(verifier, PlacedOnRay) else RayPlacement()
 
 
 def chunk_length(count: int, slots: int, batch: bool, cap: int) -> int:
@@ -121,8 +120,8 @@ def verify_on_cluster(ray: ModuleType, config: ExecutorConfig, remotes: RemoteFu
             except ray.exceptions.RayError as exc:  # its worker died past max_retries, or the verifier raised
                 failures.append((group, exc))
                 continue
-            if shipped is not None:
-                verifier.import_files(shipped)  # type: ignore[attr-defined]
+            if shipped is not None and isinstance(verifier, ShipsFiles):
+                verifier.import_files(shipped)
             yield from zip(group, verdicts, strict=True)
     if failures:
         lost = sum(len(group) for group, _ in failures)
