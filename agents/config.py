@@ -116,6 +116,17 @@ class AgentConfig(_Strict):
     snapshots_dir: Path | None = None  # default: <run dir>/repos (one read-only tree per instance)
     repos_dir: Path | None = None  # local clones named <owner>__<name>; an instance without one is read from its image
 
+    def resolved(self, base: Path) -> AgentConfig:
+        """Relative directories and prompt files made relative to `base` (the run config's folder)."""
+        def fix(path: Path | None) -> Path | None:
+            return path if path is None or path.is_absolute() else (base / path).resolve()
+
+        return self.model_copy(update={**{name: fix(getattr(self, name)) for name in ("trajectories_dir", "snapshots_dir", "repos_dir")},
+                                       "prompts": self.prompts.resolved(base)})
+
+    def input_files(self) -> dict[str, Path]:
+        return {f"agent.prompts.{name}": path for name, path in self.prompts.files().items()}
+
     def digest(self) -> str:
         """What a resumed trajectory must have been made with (the behaviour, not the plumbing)."""
         fields = self.model_dump(mode="json", include={"budgets", "tools", "context", "action_format", "max_tokens_per_call", "submit_on_limit"})

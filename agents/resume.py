@@ -6,7 +6,7 @@ import logging
 
 from agents.actions import Action
 from agents.config import AgentConfig
-from agents.loop import AttemptResult, AttemptSpec, EndStatus, _State, new_state
+from agents.state import AttemptResult, AttemptSpec, EndStatus, _State, new_state
 from agents.tools import Environment, run_tool
 from agents.trajectory import EndRecord, StartRecord, Trajectory, TrajectoryFile
 from harness.records import Problem

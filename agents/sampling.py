@@ -1,4 +1,7 @@
-"""Agent attempts as run-store units: the agent counterpart of `harness.sampler.sample`.
+"""The agent as an attempt source (harness.sources): units in, attempts with candidates out.
+
+harness.registry finds `AGENT` by name; harness.sampler.sample_from plans the units, and
+buffers and stores the attempts, as it does for single completions.
 
 A unit is still (problem, attempt index) with seed = base seed + index; it is stored when its
 trajectory ends, as an Attempt whose text is the patch (`Task.extract` makes the candidate),
@@ -9,8 +12,7 @@ ended (finished, step_limit, ...). Model and agent errors are stored with status
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from agents.config import AgentConfig
@@ -18,14 +20,13 @@ from agents.loop import AttemptResult, AttemptSpec
 from agents.model import BackendClient
 from agents.prompts import PromptError, check_prompts
 from agents.runner import AgentRunner, Environments, snapshot_environments
-from harness.config import ConfigError, SamplingConfig
+from harness.config import ConfigError, RunConfig, SamplingConfig
 from harness.models.base import ModelBackend
 from harness.problems.base import Task
 from harness.records import Attempt, AttemptStatus, Candidate, Problem
-from harness.sampler import SamplingProgress
+from harness.sampler import SamplingProgress, sample_from
+from harness.sources import AttemptUnit
 from harness.store import RunStore
-
-FLUSH_EVERY_S = 0.5
 
 
 def check_model(agent: AgentConfig, backend: str, chat: bool) -> None:
@@ -38,16 +39,6 @@ def check_model(agent: AgentConfig, backend: str, chat: bool) -> None:
         raise ConfigError("agent.action_format: tool calls need a chat server that returns them (model.backend: openai "
                           "with model.api: chat, e.g. vllm serve --enable-auto-tool-choice); use action_format: text "
                           "for base models and the offline engine")
-
-
-def plan_attempts(problems: list[Problem], done: dict[str, set[int]], sampling: SamplingConfig) -> Iterator[tuple[Problem, AttemptSpec]]:
-    """Every missing unit, problem by problem (so an instance's attempts share its environment while it is built)."""
-    for problem in problems:
-        stored = done.get(problem.id, set())
-        for index in range(sampling.samples_per_problem):
-            if index not in stored:
-                yield problem, AttemptSpec(problem_id=problem.id, index=index, seed=sampling.seed + index,
-                                           temperature=sampling.temperature, top_p=sampling.top_p)
 
 
 def to_records(result: AttemptResult, problem: Problem, task: Task) -> tuple[Attempt, Candidate | None]:
@@ -68,6 +59,52 @@ def to_records(result: AttemptResult, problem: Problem, task: Task) -> tuple[Att
     return attempt, candidate
 
 
+class AgentSource:
+    """Each unit is one agent trajectory, stored when it ends (its text is the patch)."""
+
+    def __init__(self, task: Task, backend: ModelBackend, sampling: SamplingConfig, agent: AgentConfig, run_dir: Path,
+                 envs: Environments | None = None, chat: bool = True) -> None:
+        self.task, self.sampling = task, sampling
+        envs = envs or snapshot_environments(agent, agent.snapshots_dir or run_dir / "repos", agent.repos_dir)
+        self.client = BackendClient(backend)
+        self.runner = AgentRunner(self.client, agent, envs, agent.trajectories_dir or run_dir / "trajectories", chat)
+
+    async def attempts(self, units: Iterable[AttemptUnit]) -> AsyncIterator[tuple[list[Attempt], list[Candidate]]]:
+        problems: dict[str, Problem] = {}
+
+        def specs() -> Iterable[tuple[Problem, AttemptSpec]]:
+            for unit in units:
+                problems[unit.problem.id] = unit.problem
+                yield unit.problem, AttemptSpec(problem_id=unit.problem.id, index=unit.index, seed=unit.seed,
+                                                temperature=self.sampling.temperature, top_p=self.sampling.top_p)
+
+        async for result in self.runner.run(specs()):
+            attempt, candidate = to_records(result, problems[result.spec.problem_id], self.task)
+            yield [attempt], [candidate] if candidate else []
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class AgentKind:
+    """What harness.registry finds by name ("agent"): the harness.sources.AttemptSourceKind of the agent."""
+
+    def check(self, config: RunConfig) -> None:
+        check_model(config.agent, config.model.backend, config.chat())
+
+    def simulated_backend(self, config: RunConfig, task: Task, problems: list[Problem]) -> ModelBackend:
+        from agents.simulate import SimulatedAgentBackend  # noqa: PLC0415 - the simulated model plays the agent
+
+        return SimulatedAgentBackend.from_config(config, task, problems, config.agent.budgets.max_steps)
+
+    def open(self, config: RunConfig, task: Task, backend: ModelBackend, run_dir: Path,
+             sampling: SamplingConfig) -> AgentSource:
+        return AgentSource(task, backend, sampling, config.agent, run_dir, chat=config.chat())
+
+
+AGENT = AgentKind()
+
+
 async def sample_agent(problems: list[Problem], task: Task, backend: ModelBackend, store: RunStore,
                        sampling: SamplingConfig, agent: AgentConfig, run_dir: Path,
                        progress: SamplingProgress | None = None, envs: Environments | None = None,
@@ -76,34 +113,8 @@ async def sample_agent(problems: list[Problem], task: Task, backend: ModelBacken
 
     chat=False: the model is served by a completions API (a base model): transcript prompts.
     """
-    progress = progress or SamplingProgress()
-    by_id = {p.id: p for p in problems}
-    envs = envs or snapshot_environments(agent, agent.snapshots_dir or run_dir / "repos", agent.repos_dir)
-    client = BackendClient(backend)
-    runner = AgentRunner(client, agent, envs, agent.trajectories_dir or run_dir / "trajectories", chat)
-    attempts: list[Attempt] = []
-    candidates: list[Candidate] = []
-    last = time.monotonic()
+    source = AgentSource(task, backend, sampling, agent, run_dir, envs, chat)
     try:
-        async for result in runner.run(plan_attempts(problems, store.done_indices(), sampling)):
-            attempt, candidate = to_records(result, by_id[result.spec.problem_id], task)
-            attempts.append(attempt)
-            candidates += [candidate] if candidate else []
-            if time.monotonic() - last > FLUSH_EVERY_S:
-                _flush(store, progress, attempts, candidates)
-                last = time.monotonic()
+        return await sample_from(source, problems, store, sampling, progress)
     finally:
-        _flush(store, progress, attempts, candidates)
-        await client.aclose()
-    return progress
-
-
-def _flush(store: RunStore, progress: SamplingProgress, attempts: list[Attempt], candidates: list[Candidate]) -> None:
-    if not attempts:
-        return
-    store.add_attempts(attempts, candidates)
-    progress.stored += len(attempts)
-    progress.errors += sum(a.status is AttemptStatus.ERROR for a in attempts)
-    progress.on_update(len(attempts))
-    attempts.clear()
-    candidates.clear()
+        await source.aclose()

@@ -7,14 +7,14 @@ works from any working directory. Every error names the field or file at fault.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, Self, runtime_checkable
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agents.config import AgentConfig
 
 
 class ConfigError(ValueError):
@@ -56,6 +56,8 @@ class SimulatedModelConfig(_Strict):
     alpha: float = Field(0.35, gt=0)
     beta: float = Field(1.2, gt=0)
     no_answer_rate: float = Field(0.03, ge=0, le=1)
+    # Paced like a served model: each request takes this long, one at a time (benchmarks: scripts/bench_pipeline.py).
+    seconds_per_request: float = Field(0.0, ge=0)
 
 
 class OpenAIModelConfig(_Strict):
@@ -100,10 +102,15 @@ class SamplingConfig(_Strict):
     max_tokens: int = Field(512, ge=1)
     stop: list[str] | None = None  # None: the task's default stop sequences
     seed: int = 0
+    # Stop sampling a problem once this many of its attempts are verified correct (for solutions rather than
+    # curves; needs verify.streaming). Not part of identity(): like samples_per_problem, it may change on resume.
+    stop_after_solutions: int | None = Field(None, ge=1)
 
 
 class VerifyConfig(_Strict):
     workers: int = Field(2, ge=1)
+    # True: a candidate is verified as soon as it is stored, while sampling goes on. False: verify after sampling.
+    streaming: bool = True
     options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
     # code tasks: run generated code without bubblewrap (weaker isolation, or none). Off: without
     # a working bubblewrap a run stops before it writes anything (exit 2) and says what to install
@@ -154,6 +161,39 @@ class CostConfig(_Strict):
         return self
 
 
+# The agent's settings class, found by name: harness does not import agents (the agent is an attempt
+# source registered by name in harness.registry; its settings are the `agent:` section).
+AGENT_SETTINGS = "agents.config:AgentConfig"
+
+
+@runtime_checkable
+class AttemptSourceSettings(Protocol):
+    """What the harness needs of an attempt source's settings section (`agent:`)."""
+
+    def digest(self) -> str:
+        """What a resumed run must have been made with."""
+        ...
+
+    def input_files(self) -> dict[str, Path]:
+        """Config field -> a file that must exist before anything is written."""
+        ...
+
+    def resolved(self, base: Path) -> Self:
+        """With relative paths made relative to `base` (the config file's folder)."""
+        ...
+
+
+def _agent_settings(value: Any) -> AttemptSourceSettings | None:
+    if value is None or isinstance(value, AttemptSourceSettings):
+        return value
+    module, _, name = AGENT_SETTINGS.partition(":")
+    settings_class = getattr(importlib.import_module(module), name)
+    try:
+        return settings_class.model_validate(value)
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())) from None
+
+
 class RunConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     task: str
@@ -161,9 +201,28 @@ class RunConfig(_Strict):
     model: ModelConfig
     sampling: SamplingConfig = SamplingConfig()
     verify: VerifyConfig = VerifyConfig()
-    agent: AgentConfig | None = None  # set: every attempt is a repair-agent trajectory (agents/), not one completion
+    # set: every attempt is a repair-agent trajectory (agents/, agents.config.AgentConfig), not one completion
+    agent: Any = None
     cost: CostConfig | None = None  # set: reports price the run and set it against frontier baselines
     executor: ExecutorConfig = ExecutorConfig()  # local (default) or ray
+
+    @field_validator("agent", mode="before")
+    @classmethod
+    def _agent_section(cls, value: Any) -> AttemptSourceSettings | None:
+        return _agent_settings(value)
+
+    def chat(self) -> bool:
+        """Whether prompts go to a chat API: the model's `api` when it has one; otherwise chat for the agent
+        (the simulated model plays it in messages) and completions for single samples. Decided here only."""
+        if isinstance(self.model, OpenAIModelConfig | VLLMModelConfig):
+            return self.model.api == "chat"
+        return self.agent is not None
+
+    @model_validator(mode="after")
+    def _stop_needs_streaming(self) -> RunConfig:
+        if self.sampling.stop_after_solutions is not None and not self.verify.streaming:
+            raise ValueError("sampling.stop_after_solutions needs verify.streaming: true (solutions are counted while sampling)")
+        return self
 
     def identity(self) -> str:
         """What must not change when a run directory is resumed.
@@ -174,8 +233,8 @@ class RunConfig(_Strict):
         fields = {
             "task": self.task,
             "dataset": self.dataset.model_dump(mode="json", exclude={"limit", "ids", "ids_file"}),
-            "model": self.model.model_dump(mode="json", exclude={"concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
-            "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem"}),
+            "model": self.model.model_dump(mode="json", exclude={"seconds_per_request", "concurrency", "timeout_s", "max_retries", "retry_base_s", "retry_max_s", "batch_size", "base_url", "api_key_env"}),
+            "sampling": self.sampling.model_dump(mode="json", exclude={"samples_per_problem", "stop_after_solutions"}),
         }
         if self.agent is not None:  # only when set: the identities of existing runs stay as they are
             fields["agent"] = self.agent.digest()
@@ -223,10 +282,7 @@ def _resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     model = config.model
     if isinstance(model, ReplayModelConfig):
         model = model.model_copy(update={"path": fix(model.path)})
-    agent = config.agent
-    if agent is not None:
-        agent = agent.model_copy(update={**{name: fix(getattr(agent, name)) for name in ("trajectories_dir", "snapshots_dir", "repos_dir")},
-                                         "prompts": agent.prompts.resolved(base)})
+    agent = config.agent.resolved(base) if config.agent is not None else None
     cost = config.cost
     if cost is not None:
         cost = resolve_cost_paths(cost, base)
@@ -281,7 +337,7 @@ def check_inputs_exist(config: RunConfig) -> None:
     if config.cost is not None:
         named |= {"cost.prices": config.cost.prices, "cost.baselines": config.cost.baselines}
     if config.agent is not None:
-        named |= {f"agent.prompts.{name}": path for name, path in config.agent.prompts.files().items()}
+        named |= config.agent.input_files()
     for field, path in named.items():
         if path is not None and not path.is_file():
             raise ConfigError(f"{field}: file not found: {path}")

@@ -61,6 +61,8 @@ class RunSummary(BaseModel):
     sampling_wall_s: float | None = None  # measured time spent sampling, over every invocation (None: not measured)
     cost: CostInputs | None = None  # how to price the run, with its price entry and baselines read
     backend_notes: list[str] = Field(default_factory=list)  # what the model server turned out to do, and how it was handled
+    # problems whose sampling stopped once they had enough verified solutions -> attempts they have
+    stopped_early: dict[str, int] = Field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- per attempt, with what it was judged by

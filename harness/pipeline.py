@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,18 +19,19 @@ from harness.config import ConfigError, CostConfig, RunConfig, check_inputs_exis
 from harness.executors.base import Executor
 from harness.executors.choice import make_executor
 from harness.executors.local import LocalExecutor
-from harness.models.base import ModelBackend, ReportsServerBehaviour
+from harness.models.base import EstimatesTokens, HoldsSamples, ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
-from harness.problems.base import RunsInImages, SkipsInstances, Task
-from harness.progress import ProgressBar
+from harness.problems.base import ConfiguresVerifier, RunsInImages, SkipsInstances, Task
+from harness.progress import ProgressBar, StageBars
 from harness.records import Candidate, Problem, Verdict
-from harness.registry import load_task
+from harness.registry import attempt_source, load_task
 from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
-from harness.sampler import SamplingProgress, sample
+from harness.sampler import SamplingProgress, sample, sample_from
 from harness.store import RunMeta, RunStore, dump_jsonl
-from harness.verifiers.base import NeedsIsolation, Verifier
+from harness.streaming import SamplingThread, verify_while_sampling
+from harness.verifiers.base import HasVerdictFields, KeepsRunFiles, NeedsIsolation, Verifier
 
 VERDICT_FLUSH_S = 2.0
 
@@ -48,14 +49,12 @@ class PreparedRun:
 def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     """Validate inputs and build the task, problems and backend (through `executor`, local by default); writes nothing."""
     check_inputs_exist(config)
-    if config.agent is not None:
-        from agents.sampling import check_model  # noqa: PLC0415
-
-        check_model(config.agent, config.model.backend, agent_chat(config))
+    source = attempt_source(config)
+    if source is not None:
+        source.check(config)
     task = load_task(config.task)
-    configure = getattr(task, "configure", None)
-    if configure is not None:  # a task with verifier settings (swebench) reads them from `verify`
-        configure(config.verify)
+    if isinstance(task, ConfiguresVerifier):  # a task with verifier settings (swebench) reads them from `verify`
+        task.configure(config.verify)
     problems = task.load(config.dataset)
     if not problems:
         raise ConfigError("dataset: no problems selected (check dataset.ids and dataset.limit)")
@@ -66,9 +65,8 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     executor.check(verifier)  # before replicas start: a cluster without Docker nodes fails here
     backend = executor.model_backend(config, task, problems)
     targets = {p.id: config.sampling.samples_per_problem for p in problems}
-    available = getattr(backend, "available", None)
-    if available is not None:  # replayed samples: each problem has what the file holds
-        targets = {pid: min(n, available(pid)) for pid, n in targets.items()}
+    if isinstance(backend, HoldsSamples):  # replayed samples: each problem has what the file holds
+        targets = {pid: min(n, backend.available(pid)) for pid, n in targets.items()}
         problems = [p for p in problems if targets[p.id] > 0]
     cost = read_cost_inputs(config.cost) if config.cost is not None else None
     return PreparedRun(config, task, problems, backend, targets, cost)
@@ -76,7 +74,7 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
 
 def agent_chat(config: RunConfig) -> bool:
     """Agent attempts talk to a chat API unless the model says completions (a base model: transcript prompts)."""
-    return getattr(config.model, "api", "chat") == "chat"
+    return config.chat()
 
 
 def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
@@ -95,7 +93,7 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
     store.write_meta(RunMeta(
         identity=config.identity(), name=config.name, task=config.task, model=config.model.model,
         backend=config.model.backend, simulated=bool(prepared.backend.simulated),
-        tokens_estimated=bool(getattr(prepared.backend, "tokens_estimated", False)), targets=prepared.targets,
+        tokens_estimated=isinstance(prepared.backend, EstimatesTokens) and prepared.backend.tokens_estimated, targets=prepared.targets,
         sampling_wall_s=stored.sampling_wall_s if stored else None,  # measured over every invocation
         # without a cost section a resumed run keeps the one it has
         cost=prepared.cost if prepared.cost is not None or stored is None else stored.cost,
@@ -104,41 +102,53 @@ def open_run(prepared: PreparedRun, run_dir: Path) -> RunStore:
     return store
 
 
-def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) -> SamplingProgress:
-    config = prepared.config
-    chat = getattr(config.model, "api", "completions") == "chat"
+def _todo(prepared: PreparedRun, store: RunStore) -> int:
     done = store.done_indices()
-    todo = sum(max(0, n - len(done.get(pid, ()))) for pid, n in prepared.targets.items())
+    return sum(max(0, n - len(done.get(pid, ()))) for pid, n in prepared.targets.items())
+
+
+def run_sampling(prepared: PreparedRun, store: RunStore, show_progress: bool) -> SamplingProgress:
+    """Sample what is missing, with nothing verified meanwhile (verify.streaming: false)."""
+    todo = _todo(prepared, store)
+    with ProgressBar("sampling", todo, show_progress) as bar:
+        return asyncio.run(sample_timed(prepared, store, bar.advance, frozenset(), todo))
+
+
+async def sample_timed(prepared: PreparedRun, store: RunStore, on_update: Callable[[int], None],
+                       stopped: Container[str], todo: int) -> SamplingProgress:
+    """Sample what is missing (not for problems in `stopped`), and add the time it took to the run's sampling time."""
     started = time.monotonic()
+    progress = SamplingProgress(on_update=on_update)
     try:
-        with ProgressBar("sampling", todo, show_progress) as bar:
-            progress = SamplingProgress(on_update=bar.advance)
-            asyncio.run(_sample_per_target(prepared, store, chat, progress, done))
+        await _sample_per_target(prepared, store, progress, store.done_indices(), stopped)
     finally:
         # The GPU time a cost basis charges: summed over invocations, interrupted ones too.
         # Replayed samples were made elsewhere, so reading them measures nothing.
-        if todo and config.model.backend != "replay":
+        if todo and prepared.config.model.backend != "replay":
             store.add_sampling_time(time.monotonic() - started)
     return progress
 
 
-async def _sample_per_target(prepared: PreparedRun, store: RunStore, chat: bool, progress: SamplingProgress,
-                             done: dict[str, set[int]]) -> None:
+async def _sample_per_target(prepared: PreparedRun, store: RunStore, progress: SamplingProgress,
+                             done: dict[str, set[int]], stopped: Container[str]) -> None:
     # Problems are grouped by target so each group is one lazily planned stream of requests.
+    chat = prepared.config.chat()
+    source = attempt_source(prepared.config)
     groups: dict[int, list[Problem]] = {}
     for problem in prepared.problems:
         groups.setdefault(prepared.targets[problem.id], []).append(problem)
     try:
         for total, problems in sorted(groups.items()):
             sampling = prepared.config.sampling.model_copy(update={"samples_per_problem": total})
-            if prepared.config.agent is not None:
-                from agents.sampling import sample_agent  # noqa: PLC0415
-
-                await sample_agent(problems, prepared.task, prepared.backend, store, sampling, prepared.config.agent,
-                                   store.path.parent, progress, chat=agent_chat(prepared.config))
+            if source is not None:
+                attempts = source.open(prepared.config, prepared.task, prepared.backend, store.path.parent, sampling)
+                try:
+                    await sample_from(attempts, problems, store, sampling, progress, done, stopped)
+                finally:
+                    await attempts.aclose()
             else:
                 # done was read once, before sampling: the groups are disjoint, so none changes another's
-                await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done)
+                await sample(problems, prepared.task, prepared.backend, store, sampling, chat, progress, done, stopped)
     finally:
         record_backend_notes(store, prepared.backend)
         await prepared.backend.aclose()
@@ -165,6 +175,32 @@ def record_skipped_instances(store: RunStore, task: Task) -> None:
         store.add_backend_notes({f"skipped:{iid}": f"left out: {why}" for iid, why in task.skipped_instances().items()})
 
 
+def run_streaming(prepared: PreparedRun, store: RunStore, show_progress: bool, executor: Executor) -> None:
+    """Sample what is missing and verify each new candidate as soon as it is stored (verify.streaming: true)."""
+    verifier = run_verifier(prepared.task, store)
+    problems = {p.id: p for p in prepared.problems}
+    stop_after = prepared.config.sampling.stop_after_solutions
+    stopped: set[str] = set()  # read by the sampling thread before each request
+
+    def count_solutions(_stored: object = None) -> None:
+        if stop_after is not None:
+            solved = store.solved_attempts(verifier.name, verifier.version)
+            stopped.update(pid for pid, n in solved.items() if n >= stop_after)
+
+    count_solutions()
+    todo = _todo(prepared, store)
+    try:
+        with StageBars(todo, show_progress) as bars:
+            sampler = SamplingThread(lambda own: sample_timed(prepared, own, bars.sampled, stopped, todo), store.path.parent)
+            verify_while_sampling(executor, verifier, problems, store, sampler, bars, count_solutions)
+    finally:
+        if stopped:
+            done = store.done_indices()
+            short = {pid: len(done.get(pid, ())) for pid in stopped if len(done.get(pid, ())) < prepared.targets.get(pid, 0)}
+            if short:
+                store.add_stopped_early(short)
+
+
 def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
     """Keep what the backend learned about its server (one request per sample, say) for the report."""
     notes = backend.run_notes() if isinstance(backend, ReportsServerBehaviour) else {}
@@ -172,13 +208,17 @@ def record_backend_notes(store: RunStore, backend: ModelBackend) -> None:
         store.add_backend_notes(notes)
 
 
+def run_verifier(task: Task, store: RunStore) -> Verifier:
+    verifier = task.verifier()
+    if isinstance(verifier, KeepsRunFiles):  # a verifier that keeps files (test logs) keeps them in the run directory
+        verifier.bind_run_dir(store.path.parent)
+    return verifier
+
+
 def run_verification(task: Task, problems: list[Problem], store: RunStore, workers: int, show_progress: bool,
                      executor: Executor | None = None) -> int:
     """Verify every stored candidate that has no verdict from this verifier version yet."""
-    verifier = task.verifier()
-    bind_run_dir = getattr(verifier, "bind_run_dir", None)
-    if bind_run_dir is not None:  # a verifier that keeps files (test logs) keeps them in the run directory
-        bind_run_dir(store.path.parent)
+    verifier = run_verifier(task, store)
     pending = store.unverified_candidates(verifier.name, verifier.version)
     by_id = {p.id: p for p in problems}
     pending = [c for c in pending if c.problem_id in by_id]
@@ -201,7 +241,7 @@ def run_verification(task: Task, problems: list[Problem], store: RunStore, worke
 
 
 def write_verdicts(outcomes: dict[str, list[OutcomeRow]], path: Path, verifier: Verifier | None = None) -> int:
-    extra = getattr(verifier, "verdict_fields", None)  # a verifier's own fields (swebench: instance_id, resolved, test_log)
+    extra = verifier.verdict_fields if isinstance(verifier, HasVerdictFields) else None  # swebench: instance_id, resolved, test_log
 
     def rows() -> Iterator[dict]:
         for pid, items in outcomes.items():
@@ -244,8 +284,11 @@ def execute(config: RunConfig, run_dir: Path, show_progress: bool = True, retry_
             record_skipped_instances(store, prepared.task)
             if retry_errors:
                 store.delete_error_attempts()
-            run_sampling(prepared, store, show_progress)
-            run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress, executor)
+            if config.verify.streaming:
+                run_streaming(prepared, store, show_progress, executor)
+            else:
+                run_sampling(prepared, store, show_progress)
+                run_verification(prepared.task, prepared.problems, store, config.verify.workers, show_progress, executor)
         finally:
             store.close()
     finally:

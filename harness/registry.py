@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from harness.models.base import ModelBackend
     from harness.problems.base import Task
     from harness.records import Problem
+    from harness.sources import AttemptSourceKind
 
 TASKS: dict[str, str] = {
     "gsm8k": "harness.problems.gsm8k:GSM8KTask",
@@ -31,6 +32,12 @@ BACKENDS: dict[str, str] = {
 }
 
 
+# Sources of attempts other than single completions; `agent:` in a run config selects "agent".
+ATTEMPT_SOURCES: dict[str, str] = {
+    "agent": "agents.sampling:AGENT",
+}
+
+
 def _import(target: str) -> Any:
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
@@ -47,10 +54,14 @@ def load_task(name: str) -> Task:
         raise ConfigError(f"task: {name!r} is not available in this version ({exc.name} is missing)") from None
 
 
+def attempt_source(config: RunConfig) -> AttemptSourceKind | None:
+    """The attempt source the config selects; None: single completions through harness.sampler.sample."""
+    return _import(ATTEMPT_SOURCES["agent"]) if config.agent is not None else None
+
+
 def make_backend(config: RunConfig, task: Task, problems: list[Problem]) -> ModelBackend:
     """Every backend class offers from_config(run_config, task, problems)."""
-    if config.agent is not None and config.model.backend == "simulated":
-        from agents.simulate import SimulatedAgentBackend  # noqa: PLC0415 - the simulated model plays the agent
-
-        return SimulatedAgentBackend.from_config(config, task, problems, config.agent.budgets.max_steps)
+    source = attempt_source(config)
+    if source is not None and config.model.backend == "simulated":  # the simulated model plays the source
+        return source.simulated_backend(config, task, problems)
     return _import(BACKENDS[config.model.backend]).from_config(config, task, problems)

@@ -17,7 +17,7 @@ from harness.config import ConfigError
 from harness.outcomes import AttemptOutcome, AuditedProblem, OutcomeRow, ProblemOutcome, RunInfo, RunSummary
 from harness.records import Attempt, AttemptStatus, Problem, VerdictStatus
 from harness.store import STORE_FILE, RunMeta, RunStore
-from harness.verifiers.base import Verifier
+from harness.verifiers.base import GradesFlaky, Verifier
 
 CORRECT_CLASS = "<correct>"  # every attempt judged correct is equivalent to the gold answer, so to each other
 
@@ -70,7 +70,7 @@ def attempt_outcomes(store: RunStore, verifier: Verifier | StoredVerifier,
                      targets: dict[str, int]) -> dict[str, list[OutcomeRow]]:
     """Every attempt of the run's targets with its status, read through its candidate's verdict."""
     verdicts = store.verdicts_by_candidate(verifier.name, verifier.version)
-    flaky_grading = getattr(verifier, "flaky_grading", None)  # verifiers that detect flaky tests (swebench)
+    flaky_grading = verifier.flaky_grading if isinstance(verifier, GradesFlaky) else None  # swebench
     # (lenient grade, flaky instance) per unique candidate: graded once, not once per attempt.
     grades = {key: flaky_grading(v) for key, v in verdicts.items()} if flaky_grading is not None else {}
     outcomes: dict[str, list[OutcomeRow]] = {pid: [] for pid in targets}
@@ -103,6 +103,7 @@ def summarize(meta: RunMeta, verifier: Verifier | StoredVerifier, outcomes: dict
                   for pid, rows in outcomes.items()],
         unique_candidates=len({(pid, row.candidate_key) for pid, rows in outcomes.items() for row in rows if row.candidate_key}),
         sampling_wall_s=meta.sampling_wall_s, cost=meta.cost, backend_notes=list(meta.backend_notes.values()),
+        stopped_early=meta.stopped_early,
     )
 
 
@@ -121,7 +122,7 @@ class RunView:
         meta, verifier = self.meta, self.verifier
         return RunInfo(name=meta.name, task=meta.task, model=meta.model, backend=meta.backend, simulated=meta.simulated,
                        verifier=f"{verifier.name} {verifier.version}",
-                       flaky_graded=getattr(verifier, "flaky_grading", None) is not None)
+                       flaky_graded=isinstance(verifier, GradesFlaky))
 
     def problems(self) -> Iterator[AuditedProblem]:
         """Each target problem once, with its attempts, read one problem at a time (a run may not fit in memory twice)."""

@@ -7,7 +7,7 @@ multiples of n, so the grouping (and with it every seed) is the same on every re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 
 from harness.config import SamplingConfig
@@ -22,6 +22,7 @@ from harness.records import (
     Problem,
     SamplingParams,
 )
+from harness.sources import AttemptSource, AttemptUnit
 from harness.store import RunStore
 
 FLUSH_EVERY_S = 0.5
@@ -34,8 +35,12 @@ def plan_requests(
     sampling: SamplingConfig,
     prompt_for: Callable[[Problem], tuple[str | None, tuple[dict[str, str], ...] | None]],
     params: SamplingParams,
+    stopped: Container[str] = frozenset(),
 ) -> Iterator[GenerationRequest]:
-    """Yield a request for every block of attempts not yet in the store (lazily)."""
+    """Yield a request for every block of attempts not yet in the store (lazily).
+
+    `stopped`: problems that need no more attempts (enough verified solutions); read before every request.
+    """
     total, width = sampling.samples_per_problem, sampling.n_per_request
     for problem in problems:
         stored = done.get(problem.id, set())
@@ -47,6 +52,8 @@ def plan_requests(
             # a partial block (only after errors were cleared) is refilled one index at a time.
             spans = [(start, len(block))] if len(missing) == len(block) else [(i, 1) for i in missing]
             for first, n in spans:
+                if problem.id in stopped:
+                    break
                 yield GenerationRequest(
                     problem_id=problem.id, first_index=first, n=n, seed=sampling.seed + first,
                     prompt=prompt, messages=messages, params=params,
@@ -126,7 +133,7 @@ class _Buffer:
 async def sample(
     problems: list[Problem], task: Task, backend: ModelBackend, store: RunStore,
     sampling: SamplingConfig, chat: bool, progress: SamplingProgress | None = None,
-    done: dict[str, set[int]] | None = None,
+    done: dict[str, set[int]] | None = None, stopped: Container[str] = frozenset(),
 ) -> SamplingProgress:
     """Sample every missing unit of the run and store it. Safe to interrupt at any point.
 
@@ -140,7 +147,7 @@ async def sample(
         stop=tuple(sampling.stop if sampling.stop is not None else (() if chat else task.default_stop)),
     )
     done = store.done_indices() if done is None else done
-    requests = plan_requests(problems, done, sampling, _prompt_builder(task, chat), params)
+    requests = plan_requests(problems, done, sampling, _prompt_builder(task, chat), params, stopped)
     buffer = _Buffer(store, progress)
     try:
         async for result in backend.generate(requests):
@@ -158,3 +165,33 @@ def _prompt_builder(task: Task, chat: bool) -> Callable[[Problem], tuple[str | N
         return None, tuple(built)
 
     return build
+
+
+# ---------------------------------------------------------------- other sources of attempts (the agent)
+
+
+def plan_units(problems: list[Problem], done: dict[str, set[int]], sampling: SamplingConfig,
+               stopped: Container[str] = frozenset()) -> Iterator[AttemptUnit]:
+    """Every missing unit, problem by problem (so an instance's attempts share its environment while it is built)."""
+    for problem in problems:
+        stored = done.get(problem.id, set())
+        for index in range(sampling.samples_per_problem):
+            if problem.id in stopped:
+                break
+            if index not in stored:
+                yield AttemptUnit(problem, index, sampling.seed + index)
+
+
+async def sample_from(source: AttemptSource, problems: list[Problem], store: RunStore, sampling: SamplingConfig,
+                      progress: SamplingProgress | None = None, done: dict[str, set[int]] | None = None,
+                      stopped: Container[str] = frozenset()) -> SamplingProgress:
+    """Every missing unit of the run through `source`, stored as attempts end (batched). Safe to interrupt."""
+    progress = progress or SamplingProgress()
+    done = store.done_indices() if done is None else done
+    buffer = _Buffer(store, progress)
+    try:
+        async for attempts, candidates in source.attempts(plan_units(problems, done, sampling, stopped)):
+            buffer.add(attempts, candidates)
+    finally:
+        buffer.flush()
+    return progress

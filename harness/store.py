@@ -75,6 +75,9 @@ class RunMeta(BaseModel):
     cost: CostInputs | None = None  # the config's cost section with its files read: a report prices from the store alone
     # What the model server turned out to do and how it was handled (note key -> sentence), over every invocation.
     backend_notes: dict[str, str] = Field(default_factory=dict)
+    # Problems whose sampling stopped once they had sampling.stop_after_solutions verified solutions
+    # (problem id -> attempts stored when it stopped): pass@k beyond that count is not measured for them.
+    stopped_early: dict[str, int] = Field(default_factory=dict)
 
 
 class RunStore:
@@ -133,6 +136,12 @@ class RunStore:
             meta = self._meta_for_update()
             self._write_meta(meta.model_copy(update={"backend_notes": meta.backend_notes | notes}))
 
+    def add_stopped_early(self, stopped: dict[str, int]) -> None:
+        """Record problems whose sampling stopped early (merged with earlier invocations')."""
+        with self._tx():
+            meta = self._meta_for_update()
+            self._write_meta(meta.model_copy(update={"stopped_early": meta.stopped_early | stopped}))
+
     def _meta_for_update(self) -> RunMeta:
         meta = self.meta()
         if meta is None:
@@ -182,13 +191,22 @@ class RunStore:
              a.completion_tokens, a.error, a.candidate_key, a.latency_s, a.score)
             for a in attempts
         ]
-        candidate_rows = [(c.problem_id, c.key, c.content) for c in candidates]
+        smallest: dict[tuple[str, str], str] = {}
+        for c in candidates:
+            here = smallest.get((c.problem_id, c.key))
+            smallest[(c.problem_id, c.key)] = c.content if here is None else min(here, c.content)
+        candidate_rows = [(p, k, content) for (p, k), content in smallest.items()]
         with self._tx():
             # Spellings that share a key are one candidate; it keeps the smallest spelling, so what is
             # stored (and judged) does not depend on the order attempts arrive in (Ray, concurrent calls).
-            self.db.executemany("INSERT INTO candidates VALUES (?, ?, ?) ON CONFLICT (problem_id, key) DO UPDATE "
-                                "SET content = excluded.content WHERE excluded.content < candidates.content",
-                                candidate_rows)
+            # A smaller spelling replaces the row (a new rowid, so a streaming verifier sees it as new)
+            # and drops verdicts given to the larger one while sampling went on.
+            self.db.executemany("DELETE FROM verdicts WHERE problem_id = ? AND candidate_key = ? AND EXISTS "
+                                "(SELECT 1 FROM candidates WHERE problem_id = ? AND key = ? AND content > ?)",
+                                [(p, k, p, k, c) for p, k, c in candidate_rows])
+            self.db.executemany("UPDATE candidates SET content = ?, rowid = (SELECT MAX(rowid) + 1 FROM candidates) "
+                                "WHERE problem_id = ? AND key = ? AND content > ?", [(c, p, k, c) for p, k, c in candidate_rows])
+            self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?, ?, ?)", candidate_rows)
             self.db.executemany(f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", attempt_rows)
 
     def delete_error_attempts(self) -> int:
@@ -238,12 +256,33 @@ class RunStore:
         return [Candidate(problem_id=p, key=k, content=c) for p, k, c in rows]
 
     def add_verdicts(self, verdicts: Iterable[tuple[Candidate, Verdict]]) -> None:
+        """Store verdicts; one judged on a spelling the store has since replaced by a smaller one is dropped."""
         rows = [
-            (c.problem_id, c.key, v.verifier, v.verifier_version, v.status.value, v.evidence, v.duration_s)
+            (c.problem_id, c.key, v.verifier, v.verifier_version, v.status.value, v.evidence, v.duration_s,
+             c.problem_id, c.key, c.content)
             for c, v in verdicts
         ]
         with self._tx():
-            self.db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?)", rows)
+            self.db.executemany("INSERT OR REPLACE INTO verdicts SELECT ?,?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM "
+                                "candidates WHERE problem_id = ? AND key = ? AND content <> ?)", rows)
+
+    def last_candidate_row(self) -> int:
+        """A position in the candidates table: `candidates_after` it yields what was stored (or replaced) since."""
+        return self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM candidates").fetchone()[0]
+
+    def candidates_after(self, row: int, upto: int | None = None) -> list[tuple[int, Candidate]]:
+        """Candidates stored after position `row` (up to `upto`), in storing order, with their positions."""
+        rows = self.db.execute("SELECT rowid, problem_id, key, content FROM candidates WHERE rowid > ? AND rowid <= ? "
+                               "ORDER BY rowid", (row, upto if upto is not None else 2**62))
+        return [(r, Candidate(problem_id=p, key=k, content=c)) for r, p, k, c in rows]
+
+    def solved_attempts(self, verifier: str, version: str) -> dict[str, int]:
+        """Problem id -> attempts whose candidate this verifier version judged correct."""
+        rows = self.db.execute(
+            "SELECT a.problem_id, COUNT(*) FROM attempts a JOIN verdicts v ON v.problem_id = a.problem_id AND "
+            "v.candidate_key = a.candidate_key WHERE v.verifier = ? AND v.version = ? AND v.status = ? "
+            "GROUP BY a.problem_id", (verifier, version, VerdictStatus.PASSED.value))
+        return dict(rows)
 
     def count_candidates(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]

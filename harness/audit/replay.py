@@ -22,7 +22,8 @@ from harness.records import AttemptStatus, Candidate, Problem, Verdict
 from harness.registry import load_task
 from harness.runview import open_store, stored_task
 from harness.store import RunStore
-from harness.verifiers.base import Verifier
+from harness.problems.base import ConfiguresVerifier
+from harness.verifiers.base import HasLogsDir, KeepsRunFiles, Verifier
 
 REPLAY_DIR = "replay"
 EVIDENCE_SHOWN = 1500  # characters of evidence in the text rendering
@@ -43,9 +44,8 @@ def _verify_config(run_dir: Path) -> VerifyConfig:
 def current_verifier(run_dir: Path, store: RunStore) -> Verifier:
     """The task's verifier as the run configured it (verify.options), today's version."""
     task = load_task(stored_task(store))
-    configure = getattr(task, "configure", None)
-    if configure is not None:
-        configure(_verify_config(run_dir))
+    if isinstance(task, ConfiguresVerifier):
+        task.configure(_verify_config(run_dir))
     return task.verifier()
 
 
@@ -58,14 +58,13 @@ def _original_logs_dir(run_dir: Path) -> Path:
 
 def bind_for_replay(verifier: Verifier, run_dir: Path, recheck_flakes: bool = False) -> Path | None:
     """Point a file-keeping verifier at <run>/replay; reuse the run's flake checks unless asked not to."""
-    bind_run_dir = getattr(verifier, "bind_run_dir", None)
-    if bind_run_dir is None:
+    if not isinstance(verifier, KeepsRunFiles):
         return None
     replay_dir = run_dir / REPLAY_DIR
     replay_dir.mkdir(parents=True, exist_ok=True)
-    bind_run_dir(replay_dir)
-    logs_dir = getattr(verifier, "logs_dir", None)
-    if not recheck_flakes and isinstance(logs_dir, Path):
+    verifier.bind_run_dir(replay_dir)
+    if not recheck_flakes and isinstance(verifier, HasLogsDir):
+        logs_dir = verifier.logs_dir
         from harness.verifiers.flaky import FLAKE_FILE  # noqa: PLC0415
 
         stored = _original_logs_dir(run_dir) / FLAKE_FILE

@@ -41,5 +41,12 @@ class Executor(Protocol):
         not yielded (they stay unverified): ExecutorFailure is raised after the others."""
         ...
 
+    def verify_stream(self, verifier: Verifier, problems: dict[str, Problem],
+                      feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+        """As verify_all, for candidates that arrive while sampling goes on: each `next(feed)` is the
+        candidates stored since the last (empty after a short wait when none were); it ends once
+        sampling has ended and every candidate was handed over."""
+        ...
+
     def close(self) -> None: ...
 

@@ -8,8 +8,9 @@ forkserver so the driver's threads (HTTP clients, a GPU engine) are never forked
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
@@ -41,6 +42,10 @@ def safe_verify(verifier: Verifier, problem: Problem, candidate: Candidate) -> V
 def _verify_in_worker(candidate: Candidate) -> Verdict:
     assert _worker_verifier is not None
     return safe_verify(_worker_verifier, _worker_problems[candidate.problem_id], candidate)
+
+
+def _verify_chunk_in_worker(candidates: list[Candidate]) -> list[Verdict]:
+    return [_verify_in_worker(c) for c in candidates]
 
 
 class LocalExecutor:
@@ -77,3 +82,49 @@ class LocalExecutor:
                                  initargs=(verifier, problems)) as pool:
             chunk = max(1, min(256, len(candidates) // (self.workers * 8)))
             yield from zip(candidates, pool.map(_verify_in_worker, candidates, chunksize=chunk))
+
+    def verify_stream(self, verifier: Verifier, problems: dict[str, Problem],
+                      feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+        """Verify candidates as the feed hands them over (while sampling goes on)."""
+        if isinstance(verifier, BatchVerifier):
+            # Several batches at once on the verifier's own pool: one slow candidate (a program stuck until
+            # its limit, a long test run) does not hold back the candidates stored after it.
+            def judge(chunk: list[Candidate]) -> list[Verdict]:
+                return list(verifier.verify_many([(problems[c.problem_id], c) for c in chunk]))
+
+            slots = 4 * self.workers
+            with ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:
+                yield from _stream(feed, lambda chunk: threads.submit(judge, chunk), slots, lambda queued: queued)
+            return
+        if self.workers <= 1:
+            for batch in feed:  # in this thread, where signal-based time limits work
+                yield from self.verify_all(verifier, problems, batch)
+            return
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(verifier, problems)) as pool:
+            # Chunks small enough to keep every worker busy, big enough that cheap verdicts are cheap to ship.
+            yield from _stream(feed, lambda chunk: pool.submit(_verify_chunk_in_worker, chunk), 2 * self.workers,
+                               lambda queued: max(1, min(64, queued // (2 * self.workers))))
+
+
+def _stream(feed: Iterator[list[Candidate]], submit: Callable[[list[Candidate]], Future[list[Verdict]]], slots: int,
+            chunk_size: Callable[[int], int]) -> Iterator[tuple[Candidate, Verdict]]:
+    """Keep up to `slots` chunks of the feed's candidates in flight; yield their verdicts as chunks complete."""
+    queued: deque[Candidate] = deque()
+    running: dict[Future[list[Verdict]], list[Candidate]] = {}
+    feed_open = True
+    while feed_open or queued or running:
+        if feed_open and len(queued) < 64 * slots:
+            try:
+                queued.extend(next(feed))  # waits a moment when nothing new has been stored
+            except StopIteration:
+                feed_open = False
+        size = chunk_size(len(queued))
+        while queued and len(running) < slots:
+            chunk = [queued.popleft() for _ in range(min(size, len(queued)))]
+            running[submit(chunk)] = chunk
+        if running:
+            done, _ = wait(running, timeout=0.05 if feed_open else None, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from zip(running.pop(future), future.result(), strict=True)

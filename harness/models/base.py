@@ -38,3 +38,18 @@ class ReportsServerBehaviour(Protocol):
     """
 
     def run_notes(self) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class HoldsSamples(Protocol):
+    """A backend with a fixed number of samples per problem (replayed ones): a run wants no more than that."""
+
+    def available(self, problem_id: str) -> int: ...
+
+
+@runtime_checkable
+class EstimatesTokens(Protocol):
+    """A backend whose token counts may be estimates (imported samples without counts); reports say so."""
+
+    @property
+    def tokens_estimated(self) -> bool: ...

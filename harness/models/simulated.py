@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from harness.models.base import BackendUnavailable
+from harness.problems.base import SimulatableTask
 from harness.records import Completion, GenerationRequest, GenerationResult, Problem
 
 if TYPE_CHECKING:
     from harness.config import RunConfig, SimulatedModelConfig
     from harness.problems.base import Task
-
-
-class SimulatableTask(Protocol):
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str: ...
 
 
 GARBAGE = ("", "I'm not sure how to solve this.", "\u00bf\u00bf\u00bf ### ??? ]]}", "Let me think step by step. " * 5)
@@ -40,7 +37,7 @@ class SimulatedBackend:
 
     @classmethod
     def from_config(cls, run_config: RunConfig, task: Task, problems: list[Problem]) -> SimulatedBackend:
-        if not hasattr(task, "simulate_output"):
+        if not isinstance(task, SimulatableTask):
             raise BackendUnavailable(f"the simulated model cannot play task {task.name!r} (it has no simulate_output)")
         return cls(run_config.model, task, problems)  # type: ignore[arg-type]
 
@@ -61,6 +58,8 @@ class SimulatedBackend:
         for count, req in enumerate(requests):
             prompt_len = len(req.prompt or "") + sum(len(m.get("content", "")) for m in req.messages or ())
             completions = [self.complete(req.problem_id, req.seed + j, prompt_len) for j in range(req.n)]
+            if self.config.seconds_per_request:
+                await asyncio.sleep(self.config.seconds_per_request)
             yield GenerationResult(request=req, completions=completions)
             if count % 256 == 255:
                 await asyncio.sleep(0)  # let the event loop breathe (progress, signals)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.verifiers.base import Verifier
 
 
@@ -47,3 +48,21 @@ class RunsInImages(Protocol):
     """A task whose problems are judged in per-problem Docker images (SWE-bench instances)."""
 
     def image_of(self, problem: Problem) -> str: ...
+
+
+@runtime_checkable
+class ConfiguresVerifier(Protocol):
+    """A task whose verifier takes settings from the run config's `verify` section (swebench).
+
+    `configure` validates them into the task's own typed settings (ConfigError naming the field)
+    before anything is written; the verifier the task makes afterwards uses them.
+    """
+
+    def configure(self, verify: VerifyConfig) -> None: ...
+
+
+@runtime_checkable
+class SimulatableTask(Protocol):
+    """A task the simulated model can play: a plausible output, right or wrong, for a problem."""
+
+    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str: ...

@@ -163,11 +163,20 @@ def _sample_count_notes(problems: list[ProblemOutcome], measured: list[ProblemOu
     return notes
 
 
+def _stopped_early_notes(stopped: dict[str, int]) -> list[str]:
+    if not stopped:
+        return []
+    listed = ", ".join(f"{pid} ({n} samples)" for pid, n in sorted(stopped.items())[:20])
+    return [f"{len(stopped)} problem(s) stopped sampling early, once they had sampling.stop_after_solutions verified "
+            f"solutions: {listed}{' ...' if len(stopped) > 20 else ''}. pass@k beyond a problem's sample count is "
+            "not measured for it"]
+
+
 def build_report(summary: RunSummary) -> dict[str, Any]:
     """Every number of the report, as a JSON-able dict."""
     measured = [p for p in summary.problems if p.n > 0]
     attempts = [a for p in measured for a in p.attempts]
-    notes = _sample_count_notes(summary.problems, measured) + summary.backend_notes
+    notes = _stopped_early_notes(summary.stopped_early) + _sample_count_notes(summary.problems, measured) + summary.backend_notes
     rows = [_problem_row(p, notes) for p in summary.problems]
     pass_at_k, conventional = _coverage(measured)
     counts = _attempt_counts(attempts)
@@ -189,6 +198,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         "tokens": _tokens(attempts, summary.tokens_estimated),
         "sampling_wall_s": summary.sampling_wall_s,
         "backend_notes": summary.backend_notes,
+        "stopped_early": summary.stopped_early,
         "cost": _cost(summary, measured, notes),
         "notes": notes,
         "flaky": _flaky_section(measured),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from harness.records import Candidate, Problem, Verdict
 
@@ -56,3 +57,57 @@ class RayPlacement:
     resources: dict[str, float] = field(default_factory=dict)
     cpus: float = 1.0
     per_problem: bool = False
+
+
+@runtime_checkable
+class PlacedOnRay(Protocol):
+    """A verifier that says where its Ray tasks run (the default: one CPU, anywhere)."""
+
+    @property
+    def ray_placement(self) -> RayPlacement: ...
+
+
+@runtime_checkable
+class KeepsRunFiles(Protocol):
+    """A verifier that writes files per verdict (SWE-bench test logs): into the run directory it is bound to."""
+
+    def bind_run_dir(self, run_dir: Path) -> None: ...
+
+
+@runtime_checkable
+class HasLogsDir(Protocol):
+    """Where a file-keeping verifier writes. Checked only once bound: before that, reading it may make a
+    temporary directory (isinstance reads the attribute)."""
+
+    @property
+    def logs_dir(self) -> Path: ...
+
+
+@runtime_checkable
+class ShipsFiles(Protocol):
+    """A verifier whose files, made on another Ray node, travel back with the verdicts to the driver."""
+
+    def export_files(self, problem_ids: Iterable[str]) -> dict[str, Any]: ...
+
+    def import_files(self, shipped: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class HasVerdictFields(Protocol):
+    """A verifier with fields of its own on each verdicts.jsonl line (swebench: instance_id, resolved, test_log)."""
+
+    def verdict_fields(self, problem_id: str, passed: bool, verdict: Verdict | None) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class GradesFlaky(Protocol):
+    """A verifier that detects flaky tests: per verdict (passed with flaky tests set aside, instance has flaky tests)."""
+
+    def flaky_grading(self, verdict: Verdict | None) -> tuple[bool, bool]: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """A verifier holding resources (a sandbox pool) that are released by `close`."""
+
+    def close(self) -> None: ...

@@ -29,9 +29,13 @@ def monkeys(*args: str) -> subprocess.Popen:
 
 
 def stored_attempts(run_dir: Path) -> int:
+    return stored_rows(run_dir, "attempts")
+
+
+def stored_rows(run_dir: Path, table: str) -> int:
     try:
         with sqlite3.connect(run_dir / "run.sqlite", timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+            return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     except sqlite3.Error:
         return 0
 
@@ -92,3 +96,28 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert len((run_dir / "verdicts.jsonl").read_text().splitlines()) == 20 * 3000
+
+
+def test_sigkill_while_sampling_and_verifying_then_resume_equals_uninterrupted(tmp_path):
+    """Streaming: killed once verdicts are stored and sampling is still going, then resumed; and the
+    same run in the sequential order (verify.streaming: false) gives the same verdicts."""
+    config = write_config(tmp_path)
+    killed = tmp_path / "killed"
+    proc = monkeys("run", str(config), "--out", str(killed))
+    deadline = time.monotonic() + 120
+    while stored_rows(killed, "verdicts") < 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be stopped; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert stored_rows(killed, "verdicts") >= 20 and stored_attempts(killed) < 20 * 3000
+
+    resumed = monkeys("run", str(config), "--out", str(killed))
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    sequential = monkeys("run", str(config), "--out", str(tmp_path / "sequential"), "--set", "verify.streaming=false")
+    _, err = sequential.communicate(timeout=300)
+    assert sequential.returncode == 0, err
+    got = (killed / "verdicts.jsonl").read_text().splitlines()
+    assert len(got) == 20 * 3000
+    assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()

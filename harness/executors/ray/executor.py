@@ -38,8 +38,12 @@ class RayExecutor:
                    candidates: list[Candidate]) -> Iterator[tuple[Candidate, Verdict]]:
         if not candidates:
             return
-        yield from verify_on_cluster(self.ray, self.config, self.remotes, verifier, problems, candidates,
+        yield from verify_on_cluster(self.ray, self.config, self.remotes, verifier, problems, iter([candidates]),
                                      self.driver_node())
+
+    def verify_stream(self, verifier: Verifier, problems: dict[str, Problem],
+                      feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
+        yield from verify_on_cluster(self.ray, self.config, self.remotes, verifier, problems, feed, self.driver_node())
 
     def driver_node(self) -> str | None:
         """The node this process runs on; None for a Ray Client driver, which shares no node's files."""

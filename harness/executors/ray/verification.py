@@ -7,8 +7,8 @@ them with the verdicts of a task that ran on another node, and the driver keeps 
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections import deque
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -19,7 +19,7 @@ from harness.executors.local import safe_verify
 from harness.executors.ray.cluster import Cluster
 from harness.executors.ray.workers import RemoteFunctions, kept
 from harness.records import Candidate, Problem, Verdict
-from harness.verifiers.base import BatchVerifier, RayPlacement, Verifier
+from harness.verifiers.base import BatchVerifier, PlacedOnRay, RayPlacement, ShipsFiles, Verifier
 
 TASKS_PER_SLOT = 4  # verification tasks per free slot for plain verifiers: small enough to balance, big enough to be cheap
 
@@ -35,14 +35,13 @@ def verify_chunk(box: list[Any], problems: dict[str, Problem], candidates: list[
         verdicts = list(verifier.verify_many([(problems[c.problem_id], c) for c in candidates]))
     else:
         verdicts = [safe_verify(verifier, problems[c.problem_id], c) for c in candidates]
-    export = getattr(verifier, "export_files", None)
-    if export is None or ray.get_runtime_context().get_node_id() == driver_node:
+    if not isinstance(verifier, ShipsFiles) or ray.get_runtime_context().get_node_id() == driver_node:
         return verdicts, None
-    return verdicts, export(list(problems))
+    return verdicts, verifier.export_files(list(problems))
 
 
 def placement_of(verifier: Verifier) -> RayPlacement:
-    return getattr(verifier, "ray_placement", None) or RayPlacement()
+    return verifier.ray_placement if isinstance(verifier, PlacedOnRay) else RayPlacement()
 
 
 def chunk_length(count: int, slots: int, batch: bool, cap: int) -> int:
@@ -84,29 +83,36 @@ def check_placement(ray: ModuleType, config: ExecutorConfig, verifier: Verifier)
 
 
 def verify_on_cluster(ray: ModuleType, config: ExecutorConfig, remotes: RemoteFunctions, verifier: Verifier,
-                      problems: dict[str, Problem], candidates: list[Candidate],
+                      problems: dict[str, Problem], feed: Iterator[list[Candidate]],
                       driver_node: str | None) -> Iterator[tuple[Candidate, Verdict]]:
-    """Every candidate with its verdict, in completion order; ExecutorFailure after the rest when tasks failed for good."""
-    if not candidates:
-        return
+    """Every candidate the feed hands over with its verdict, in completion order (tasks are submitted as
+    candidates arrive); ExecutorFailure after the rest when tasks failed for good."""
     cluster = Cluster.current(ray)
     need = task_resources(verifier, config, cluster)
     slots = cluster.require(need, f"verifier {verifier.name}")
-    size = chunk_length(len(candidates), slots, isinstance(verifier, BatchVerifier), config.verify_chunk)
-    groups = verification_groups(candidates, placement_of(verifier).per_problem, size)
+    batch = isinstance(verifier, BatchVerifier)
     task = remotes(verify_chunk).options(num_cpus=need.pop("CPU"), resources=need or None, max_retries=config.max_retries)
     box = [ray.put(verifier)]
     failures: list[tuple[list[Candidate], BaseException]] = []
     pending: dict[Any, list[Candidate]] = {}
+    groups: deque[list[Candidate]] = deque()
     window = 2 * slots  # queued beyond the running ones, so a freed slot never waits for the driver
-
-    def submit() -> None:
-        for group in itertools.islice(groups, max(0, window - len(pending))):
+    feed_open = True
+    while feed_open or groups or pending:
+        if feed_open and len(groups) < window:
+            try:
+                arrived = next(feed)
+            except StopIteration:
+                feed_open = False
+            else:
+                size = chunk_length(len(arrived), slots, batch, config.verify_chunk)
+                groups.extend(verification_groups(arrived, placement_of(verifier).per_problem, size))
+        while groups and len(pending) < window:
+            group = groups.popleft()
             pending[task.remote(box, {c.problem_id: problems[c.problem_id] for c in group}, group, driver_node)] = group
-
-    submit()
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
+        if not pending:
+            continue
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=0.05 if feed_open else None)
         for ref in done:
             group = pending.pop(ref)
             try:
@@ -114,10 +120,9 @@ def verify_on_cluster(ray: ModuleType, config: ExecutorConfig, remotes: RemoteFu
             except ray.exceptions.RayError as exc:  # its worker died past max_retries, or the verifier raised
                 failures.append((group, exc))
                 continue
-            if shipped is not None:
-                verifier.import_files(shipped)  # type: ignore[attr-defined]
+            if shipped is not None and isinstance(verifier, ShipsFiles):
+                verifier.import_files(shipped)
             yield from zip(group, verdicts, strict=True)
-        submit()
     if failures:
         lost = sum(len(group) for group, _ in failures)
         raise ExecutorFailure(

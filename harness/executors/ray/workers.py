@@ -7,6 +7,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from harness.verifiers.base import Closeable
+
 _kept: dict[str, tuple[str, Any]] = {}  # role -> (object ref id, object): the last backend / verifier sent
 _worker_loop: asyncio.AbstractEventLoop | None = None
 
@@ -23,9 +25,8 @@ def kept(role: str, box: list[Any], build: Callable[[Any], Any]) -> Any:
     if role not in _kept or _kept[role][0] != ref.hex():
         old = _kept.pop(role, (None, None))[1]
         _kept[role] = (ref.hex(), build(ray.get(ref)))
-        close = getattr(old, "close", None)
-        if close is not None:
-            close()
+        if isinstance(old, Closeable):
+            old.close()
     return _kept[role][1]
 
 
