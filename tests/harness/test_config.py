@@ -24,6 +24,19 @@ def test_paths_resolve_against_the_config_folder(tmp_path):
     assert config.dataset.path == tmp_path / "data.jsonl"
 
 
+def test_override_paths_resolve_against_the_current_directory(tmp_path, monkeypatch):
+    # a path typed on the command line means what the shell user sees, not the config's folder
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = tmp_path / "configs" / "c.yaml"
+    path.write_text(BASE)
+    config = load_config(path, ["dataset.path=mine.jsonl", "name=runs/x"])
+    assert config.dataset.path == tmp_path / "work" / "mine.jsonl"
+    assert config.name == "runs/x"  # not a path field: left as typed
+    assert load_config(path).dataset.path == tmp_path / "configs" / "data.jsonl"
+
+
 def test_overrides_are_typed_yaml_values(tmp_path):
     config = load_config(write(tmp_path, BASE), ["sampling.samples_per_problem=200", "sampling.stop=['x', 'y']"])
     assert config.sampling.samples_per_problem == 200
