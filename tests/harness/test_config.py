@@ -31,9 +31,9 @@ def test_override_paths_resolve_against_the_current_directory(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path / "work")
     path = tmp_path / "configs" / "c.yaml"
     path.write_text(BASE)
-    config = load_config(path, ["dataset.path=mine.jsonl", "name=runs/x"])
+    config = load_config(path, ["dataset.path=mine.jsonl", "model.model=org/model-7b"])
     assert config.dataset.path == tmp_path / "work" / "mine.jsonl"
-    assert config.name == "runs/x"  # not a path field: left as typed
+    assert config.model.model == "org/model-7b"  # not a path field: left as typed
     assert load_config(path).dataset.path == tmp_path / "configs" / "data.jsonl"
 
 
