@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.commands.common import RAW, UNSAFE_HELP, add_executor_arguments, executor_overrides, instances_override
 from harness.config import ConfigError, apply_overrides, config_from_dict, load_config, load_cost_config, read_suite
-from harness.registry import TASKS
+from harness.registry import TASKS, configured_task
 
 RUN_EPILOG = """\
 examples:
@@ -77,6 +77,8 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Path]:
         return execute(config, run_dir, show_progress=not args.no_progress, retry_errors=args.retry_errors)
     # Validate every member first, so a broken one fails the suite before any run starts.
     configs = [load_config(path, overrides) for path in suite]
+    for config in configs:
+        configured_task(config.task, config.verify)  # verifier settings too (verify.options)
     suite_dir = args.out or Path("runs") / args.config.stem
     paths: dict[str, Path] = {}
     for config in configs:

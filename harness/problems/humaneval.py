@@ -13,10 +13,10 @@ from __future__ import annotations
 import ast
 import random
 import re
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from harness.problems.answers import stable_seed
-from harness.problems.base import DatasetError
+from harness.problems.base import DatasetError, NoOptions, typed_settings
 from harness.problems.code_common import (
     OutputsByProblem,
     SimulatedOutputs,
@@ -34,7 +34,7 @@ from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import HumanEvalVerifier
 
@@ -136,10 +136,14 @@ class HumanEvalTask:
 
     unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: the one verify setting code tasks read (running generated
-        code without bubblewrap, at the user's explicit risk)."""
-        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        """No `verify.options`; the one verify setting code tasks read is running generated code
+        without bubblewrap, at the user's explicit risk."""
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> HumanEvalVerifier:
         from harness.verifiers.code import HumanEvalVerifier  # noqa: PLC0415 - keeps task import light

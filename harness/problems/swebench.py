@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.base import DatasetError
+from harness.problems.base import DatasetError, typed_settings
 from harness.problems.datasets import (
     SourceRow,
     check_unique_ids,
@@ -46,7 +46,7 @@ from harness.problems.task_repo import read_task_repo
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.verifiers.swebench import SWEBenchSettings, SWEBenchVerifier
 
 TASK_NAME = "swebench"
@@ -263,22 +263,15 @@ class SWEBenchTask:
         self.settings = settings
         self.skipped: dict[str, str] = {}  # instance id -> why the last load left it out (task repos)
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: settings from the run config's `verify` section.
+    def settings_model(self) -> type[SWEBenchSettings]:
+        from harness.verifiers.swebench import SWEBenchSettings  # noqa: PLC0415 - keeps task import light
 
-        `verify.workers` is the number of containers; `verify.options` (if the config has it)
-        holds any other SWEBenchSettings field, e.g. {"eval_timeout_s": 900, "flake_runs": 5}.
-        """
-        from harness.verifiers.swebench import SWEBenchSettings  # noqa: PLC0415
+        return SWEBenchSettings
 
-        options = dict(getattr(verify, "options", None) or {})
-        options.setdefault("containers", getattr(verify, "workers", 2))
-        try:
-            self.settings = SWEBenchSettings(**options)
-        except ValueError as exc:
-            from harness.config import ConfigError  # noqa: PLC0415
-
-            raise ConfigError(f"verify.options: not valid swebench settings: {exc}") from None
+    def configure(self, verify: VerifyConfig) -> None:
+        """`verify.workers` is the number of containers; `verify.options` any SWEBenchSettings
+        field, e.g. {"eval_timeout_s": 900, "flake_runs": 5} (ConfigError naming a bad one)."""
+        self.settings = typed_settings(self.settings_model(), verify.options, containers=verify.workers)
 
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         """Rows from a file, the hub or a task repo directory. In a task repo an unreadable task is left out
