@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
@@ -86,10 +85,3 @@ def typed_settings(model: type[SettingsT], options: Mapping[str, Any], **shared:
     except ValidationError as exc:
         raise ConfigError("; ".join(f"verify.options.{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
                                     for err in exc.errors())) from None
-
-
-@runtime_checkable
-class SimulatableTask(Protocol):
-    """A task the simulated model can play: a plausible output, right or wrong, for a problem."""
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str: ...

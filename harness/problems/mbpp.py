@@ -12,25 +12,12 @@ and [DONE]. A candidate passes when `code + imports + tests` exits 0 in time (MB
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.answers import stable_seed
 from harness.problems.base import DatasetError, NoOptions, typed_settings
-from harness.problems.code_common import (
-    OutputsByProblem,
-    SimulatedOutputs,
-    build_outputs,
-    cut_at_stops,
-    first_code_block,
-    noisy,
-    parses_as_python,
-    pick_mutants,
-    python_key,
-    python_mutants,
-)
+from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key
 from harness.problems.datasets import load_problems, read_fewshot_rows
 from harness.records import Candidate, Problem
 
@@ -46,10 +33,7 @@ CHAT_INSTRUCTION = "Write a Python function for each task. Reply with the code i
 PLUS_TEST_IMPORTS = "import math\nimport sys"
 _CODE_LINE = re.compile(r"^(?:def|class|import|from)\s", re.MULTILINE)
 _ASSERT_LINE = re.compile(r"^\s*assert\b.*$", re.MULTILINE)
-NO_CODE_OUTPUTS = (
-    "I am not sure what the function should return for an empty input.",
-    "This can be solved with a simple loop over the input.",
-)
+
 
 
 @dataclass(frozen=True)
@@ -162,7 +146,6 @@ class MBPPTask:
 
     def __init__(self) -> None:
         self.exemplars: tuple[Exemplar, ...] = BUILTIN_EXEMPLARS
-        self._outputs = OutputsByProblem(simulated_outputs)
 
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         problems = load_problems(dataset, problem_from_row)
@@ -209,21 +192,3 @@ class MBPPTask:
         from harness.verifiers.code import MBPPVerifier  # noqa: PLC0415 - keeps task import light
 
         return MBPPVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        return self._outputs.pick(problem, correct, rng)
-
-
-def _frame(program: str, rng: random.Random) -> str:
-    program = noisy(program, rng)
-    if rng.random() < 0.5:
-        return f"```python\n{program.rstrip()}\n```"
-    return f"{program.rstrip()}\n{DONE}"
-
-
-def simulated_outputs(problem: Problem) -> SimulatedOutputs:
-    reference = mbpp_spec(problem.data).reference
-    seed = stable_seed("mbpp", problem.id)
-    mutants = pick_mutants(python_mutants(reference, 1, seed), seed) if reference else []
-    correct = [reference] if reference.strip() else []
-    return build_outputs("mbpp", problem.id, correct, [m.source for m in mutants], _frame, NO_CODE_OUTPUTS)
