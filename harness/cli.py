@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.commands.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_WORK_LOST, RAW
-from harness.commands.common import executor_overrides as executor_overrides
+from harness.commands.common import executor_overrides
 from harness.commands.images import add_images_parser, cmd_images
 from harness.commands.run import add_run_parser, add_verify_parser, cmd_run, cmd_verify
 from harness.commands.select import add_select_parser, cmd_select
@@ -23,6 +23,8 @@ from harness.executors.base import ExecutorFailure
 from harness.models.base import BackendUnavailable
 from harness.problems.base import DatasetError
 from sandboxes.base import SandboxUnavailable
+
+__all__ = ["build_parser", "executor_overrides", "headline", "main"]  # executor_overrides: tests use it from here
 
 DESCRIPTION = """\
 monkeys: repeated sampling with automatic verification.

@@ -14,8 +14,8 @@ from harness.problems.base import DatasetError, Task
 from harness.problems.datasets import read_rows, select_rows
 from harness.problems.gsm8k import BUILTIN_EXEMPLARS, GSM8KTask, extract_answer
 from harness.records import Problem, VerdictStatus
-from harness.verifiers.math import MathVerifier
 from harness.simulated import output_maker
+from harness.verifiers.math import MathVerifier
 
 ROWS = [
     {"question": "Ann has 3 apples and buys 4 more. How many apples does she have?", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},

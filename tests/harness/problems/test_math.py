@@ -10,8 +10,8 @@ from harness.config import DatasetConfig
 from harness.problems.base import DatasetError, Task
 from harness.problems.math import BUILTIN_EXEMPLARS, MathTask, extract_answer, final_answer_line
 from harness.records import Problem, VerdictStatus
-from harness.verifiers.math import MathVerifier
 from harness.simulated import output_maker
+from harness.verifiers.math import MathVerifier
 
 MATH_ROWS = [  # the MATH test split format: the gold is the last \boxed{} of the solution
     {
