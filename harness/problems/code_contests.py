@@ -16,36 +16,24 @@ then generated; outputs are compared token by token as DeepMind's checker does.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import random
 import re
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.answers import stable_seed
-from harness.problems.base import DatasetError
+from harness.problems.base import DatasetError, NoOptions, typed_settings
 from harness.problems.code_common import (
     Language,
-    OutputsByProblem,
-    SimulatedOutputs,
-    build_outputs,
     cut_at_stops,
     detect_language,
     first_code_block,
-    noisy,
     parses_as_python,
-    pick_mutants,
     program_key,
-    python_mutants,
 )
 from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import CodeContestsVerifier
 
@@ -64,10 +52,7 @@ _INSTRUCTIONS = {
            "input from standard input and writes the answer to standard output. "
            "Put the whole program in a single ```cpp code block.",
 }
-NO_CODE_OUTPUTS = (
-    "This problem needs a careful case analysis; let me think about the constraints first.",
-    "I could not find an efficient approach for these limits.",
-)
+
 
 
 @dataclass(frozen=True)
@@ -197,9 +182,6 @@ class CodeContestsTask:
     default_stop: tuple[str, ...] = (NEXT_QUESTION,)
     language: Language = "python"  # what prompts ask for; C++ answers are judged all the same
 
-    def __init__(self) -> None:
-        self._outputs = OutputsByProblem(simulated_outputs)
-
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         return load_problems(dataset, problem_from_row)
 
@@ -220,68 +202,24 @@ class CodeContestsTask:
 
     unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: the one verify setting code tasks read (running generated
-        code without bubblewrap, at the user's explicit risk)."""
-        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        """No `verify.options`; the one verify setting code tasks read is running generated code
+        without bubblewrap, at the user's explicit risk."""
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> CodeContestsVerifier:
         from harness.verifiers.code import CodeContestsVerifier  # noqa: PLC0415 - keeps task import light
 
         return CodeContestsVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
 
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        return self._outputs.pick(problem, correct, rng)
+
 
 
 class CodeContestsCppTask(CodeContestsTask):
     """Prompts ask for C++17 (register it under a name to use it from a config)."""
 
     language: Language = "cpp"
-
-
-# --- simulated outputs ---------------------------------------------------------------------------
-
-_GENERIC_WRONG = (
-    "print(0)\n",
-    "import sys\nprint(sys.stdin.read().split()[0])\n",
-    "n = int(input())\nprint(n)\n",
-    "print('NO')\n",
-    "import sys\ndata = sys.stdin.read().split()\nprint(len(data))\n",
-    "print(-1)\n",
-)
-
-
-def lookup_program(tests: tuple[TestCase, ...]) -> str:
-    """A program that answers every test of the problem from a table: the simulated model's
-    correct answer where the row has no reference solution (the Large Language Monkeys files)."""
-    table = {hashlib.sha256(t.input.encode()).hexdigest()[:16]: t.output for t in tests}
-    blob = base64.b85encode(zlib.compress(json.dumps(table).encode(), 9)).decode()
-    return (
-        "import base64, hashlib, json, sys, zlib\n"
-        f"TABLE = json.loads(zlib.decompress(base64.b85decode({blob!r})))\n"
-        "key = hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16]\n"
-        "sys.stdout.write(TABLE.get(key, ''))\n"
-    )
-
-
-def _frame(program: str, rng: random.Random) -> str:
-    program = noisy(program, rng)
-    roll = rng.random()
-    if roll < 0.4:  # the few-shot completion style: code right after the fence, then the next "Q:"
-        return f" ```{program.strip()}```\nQ:"
-    if roll < 0.8:
-        return f"```python\n{program.rstrip()}\n```"
-    return f"Here is a solution.\n\n```python3\n{program.rstrip()}\n```\nIt reads the input once."
-
-
-def simulated_outputs(problem: Problem) -> SimulatedOutputs:
-    """Python references (or a table look-up) when correct; their broken variants when wrong."""
-    spec = contest_spec(problem.data)
-    seed = stable_seed("code_contests", problem.id)
-    references = [code for code in spec.solutions.get("python", ()) if parses_as_python(code)]
-    if not references:
-        wrong = list(_GENERIC_WRONG)
-        return build_outputs("code_contests", problem.id, [lookup_program(spec.tests)], wrong, _frame, NO_CODE_OUTPUTS)
-    mutants = pick_mutants(python_mutants(references[0], 1, seed), seed)
-    return build_outputs("code_contests", problem.id, references[:1], [m.source for m in mutants], _frame, NO_CODE_OUTPUTS)
