@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.problems.base import DatasetError, NoOptions, typed_settings
 from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key
 from harness.problems.datasets import load_problems, read_fewshot_rows
+from harness.problems.mbpp_specs import MBPPSpec, mbpp_spec
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
@@ -30,21 +31,8 @@ DONE = "[DONE]"
 BEGIN = "[BEGIN]"
 NEXT_TASK = "\nYou are an expert Python programmer"  # a completion that ran on past a missing [DONE]
 CHAT_INSTRUCTION = "Write a Python function for each task. Reply with the code in a single ```python code block."
-PLUS_TEST_IMPORTS = "import math\nimport sys"
 _CODE_LINE = re.compile(r"^(?:def|class|import|from)\s", re.MULTILINE)
-_ASSERT_LINE = re.compile(r"^\s*assert\b.*$", re.MULTILINE)
 
-
-
-@dataclass(frozen=True)
-class MBPPSpec:
-    """What every MBPP row shape says, in one form."""
-
-    description: str
-    reference: str  # a correct program ("" when the row has none)
-    tests: str  # assert statements, one program fragment
-    shown_tests: tuple[str, ...]  # the asserts a prompt shows
-    setup: str  # imports and set-up the tests need
 
 
 @dataclass(frozen=True)
@@ -68,42 +56,6 @@ BUILTIN_EXEMPLARS: tuple[Exemplar, ...] = (
               "assert second_largest([5, 9, 9, 2, 8]) == 8"),
              "def second_largest(values):\n    distinct = sorted(set(values), reverse=True)\n    return distinct[1]"),
 )
-
-
-def _text(data: dict[str, Any], field: str) -> str:
-    value = data.get(field)
-    return value if isinstance(value, str) else ""
-
-
-def _string_list(data: dict[str, Any], field: str) -> list[str]:
-    value = data.get(field) or []
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _plus_spec(data: dict[str, Any]) -> MBPPSpec:
-    docstring = _text(data, "prompt").strip().strip('"').strip()
-    shown = tuple(m.strip() for m in _ASSERT_LINE.findall(docstring))
-    description = _ASSERT_LINE.sub("", docstring).strip()
-    # Some MBPP+ assertions use math / sys without importing them (Mbpp/120, Mbpp/596).
-    return MBPPSpec(description, _text(data, "canonical_solution").strip("\n"), _text(data, "assertion").strip("\n"),
-                    shown, PLUS_TEST_IMPORTS)
-
-
-def mbpp_spec(data: dict[str, Any]) -> MBPPSpec:
-    """The spec of a row of any shape; raises ValueError naming what is missing."""
-    if "assertion" in data:
-        spec = _plus_spec(data)
-    else:
-        tests = _string_list(data, "test_list")
-        setup = "\n".join(_string_list(data, "test_imports") + [_text(data, "test_setup_code")]).strip()
-        description = _text(data, "text") or _text(data, "prompt")
-        spec = MBPPSpec(description.strip(), _text(data, "code").replace("\r\n", "\n").strip("\n"),
-                        "\n".join(tests), tuple(tests), setup)
-    if not spec.description:
-        raise ValueError("no task description ('text', or 'prompt')")
-    if not spec.tests.strip():
-        raise ValueError("no tests ('test_list', or 'assertion' for MBPP+)")
-    return spec
 
 
 def problem_from_row(row: SourceRow) -> Problem:

@@ -9,7 +9,7 @@ import random
 import zlib
 
 from harness.problems.code_common import parses_as_python
-from harness.problems.code_contests import TestCase, contest_spec
+from harness.problems.contest_specs import TestCase, contest_spec
 from harness.records import Problem
 from harness.simulated.answers import stable_seed
 from harness.simulated.code import OutputsByProblem, SimulatedOutputs, build_outputs, noisy

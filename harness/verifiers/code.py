@@ -41,8 +41,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness.problems.code_common import detect_language
-from harness.problems.code_contests import ContestSpec, TestCase, contest_spec
-from harness.problems.mbpp import mbpp_spec
+from harness.problems.contest_specs import ContestSpec, TestCase, contest_spec
+from harness.problems.mbpp_specs import mbpp_spec
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import RayPlacement
 from harness.verifiers.code_compare import _short, compare_outputs, outputs_match

@@ -8,12 +8,8 @@ import pytest
 from harness.config import DatasetConfig
 from harness.problems.base import DatasetError
 from harness.problems.code_common import detect_language, program_key
-from harness.problems.code_contests import (
-    CodeContestsCppTask,
-    CodeContestsTask,
-    contest_spec,
-    time_limit_seconds,
-)
+from harness.problems.code_contests import CodeContestsCppTask, CodeContestsTask
+from harness.problems.contest_specs import contest_spec, time_limit_seconds
 from harness.simulated import output_maker
 
 SUM_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
