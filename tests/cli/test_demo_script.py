@@ -41,7 +41,7 @@ def test_without_bubblewrap_it_names_the_one_command_and_runs_nothing(bare_path:
     result = run_demo(bare_path, "--out", "/nonexistent/runs")
     assert result.returncode == 2, result
     assert "command not found" not in result.stderr, result.stderr
-    assert "bubblewrap is missing" in result.stderr and SETUP in result.stderr, result.stderr
+    assert "missing bubblewrap" in result.stderr and SETUP in result.stderr, result.stderr
     assert (ROOT / ".venv").exists() == venv_before  # stopped before installing anything
 
 
