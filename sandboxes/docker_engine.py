@@ -81,7 +81,7 @@ def owner_tag(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
 
 
-def _owner_alive(tag: str) -> bool:
+def owner_alive(tag: str) -> bool:
     """False only when the owner was on this host and that process is gone (or the pid reused)."""
     host, _, rest = tag.partition(":")
     pid, _, start = rest.partition(":")
@@ -100,7 +100,7 @@ def cleanup_leftovers(run_id: str | None = None, *, client: docker.DockerClient 
     labels = [f"{LABEL_KIND}=docker"] + ([f"{LABEL_RUN}={run_id}"] if run_id is not None else [])
     removed = []
     for info in client.api.containers(all=True, filters={"label": labels}):
-        if run_id is None and _owner_alive((info.get("Labels") or {}).get(LABEL_OWNER, "")):
+        if run_id is None and owner_alive((info.get("Labels") or {}).get(LABEL_OWNER, "")):
             continue
         remove_container(client, info["Id"])
         removed.append(info["Id"])

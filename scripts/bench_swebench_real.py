@@ -16,17 +16,25 @@ Per instance, one after the other on the same images:
 - with `--flake`: ours again with the flake check on (gold runs per instance, majority runs for
   verdicts that hinge on flaky tests: SWEBenchSettings' defaults), for what it adds.
 
+`--apply-only`: every distinct patch of the chosen instances, only applied (no tests), by both sides:
+the official `run_instance` with the row's eval script replaced by a probe printing the tree's `git diff`
+and new files (its apply code untouched; several at once, since its time is mostly the idle
+`docker stop` wait), and ours (`DockerSandbox.apply_patch`, then the same probe). Applied or not and
+the probe's output must be the same (`.orig`/`.rej` files aside: ours removes `patch`'s backups).
+
 Results go to `--results` (JSON, one entry per instance, written after each): a second invocation
 skips instances already there, so the work runs in pieces (`--budget-min`: no new instance starts
 after that many minutes).
 
     flock /work/wt/heavy.lock python scripts/bench_swebench_real.py --instances pallets__flask-4045
     python scripts/bench_swebench_real.py --summary           # the table of what --results holds
+    flock /work/wt/heavy.lock python scripts/bench_swebench_real.py --apply-only --results runs/apply.json
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -140,15 +148,20 @@ def test_runtime(log: Path) -> float | None:
 
 
 def remove_leftovers() -> None:
-    """Containers of an earlier, killed invocation of this script (ours by label, swebench's by name)."""
+    """Containers of an earlier, killed invocation of this script: ours by their owner label, swebench's
+    by the pid in their name (`sweb.eval.<instance>.benchreal-<pid>-...`); a live invocation's stay."""
     import docker  # noqa: PLC0415
 
-    from sandboxes.docker import cleanup_leftovers  # noqa: PLC0415
+    from sandboxes.docker_engine import LABEL_OWNER, LABEL_RUN, owner_alive  # noqa: PLC0415
 
     client = docker.from_env()
-    cleanup_leftovers(RUN_TAG, client=client)
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_TAG}"}):
+        if not owner_alive(container.labels.get(LABEL_OWNER, "")):
+            container.remove(force=True)
     for container in client.containers.list(all=True, filters={"name": RUN_TAG}):
-        container.remove(force=True)
+        found = re.search(rf"\.{RUN_TAG}-(?:apply-)?(\d+)-", container.name)
+        if found and not Path(f"/proc/{found.group(1)}").exists():
+            container.remove(force=True)
 
 
 # --- one instance --------------------------------------------------------------------------------
@@ -179,6 +192,74 @@ def bench_instance(row: dict[str, Any], problem: Problem, preds: list[tuple[str,
                           "majority_votes": sum("majority" in e for e in flaky_evidence)}
         print(f"  ours with flake check: {flaky_s:.1f}s", flush=True)
     return entry
+
+
+# --- apply only ----------------------------------------------------------------------------------
+
+# The official exec traces commands (set -x, to stderr, merged into its output): stderr goes nowhere here.
+PROBE = """exec 2>/dev/null
+cd /testbed
+git -c core.fileMode=false diff
+echo '@@ new files'
+git status --porcelain --untracked-files=all | grep '^??' | grep -v -e '[.]orig$' -e '[.]rej$'
+true
+"""
+
+
+def untraced(output: str) -> str:
+    """The probe's output without the trace of its first line (printed before stderr is dropped; stderr
+    and stdout interleave, so it may come anywhere)."""
+    return "\n".join(line for line in output.splitlines() if line != "+ exec")
+
+
+def apply_ours(image: str, patches: list[str]) -> list[tuple[bool, str]]:
+    from sandboxes.docker import DockerSandbox  # noqa: PLC0415
+
+    out = []
+    with DockerSandbox(image, run_id=RUN_TAG) as box:
+        for index, patch in enumerate(patches):
+            if index:
+                box.reset()
+            applied = box.apply_patch(patch).applied
+            out.append((applied, untraced(box.exec(PROBE, timeout_s=300).stdout) if applied else ""))
+    return out
+
+
+def apply_official(row: dict[str, Any], patches: list[str], workdir: Path, threads: int) -> list[tuple[bool, str]]:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from swebench.harness.run_evaluation import _docker_client, run_instance  # noqa: PLC0415
+    from swebench.harness.utils import make_test_spec  # noqa: PLC0415
+
+    spec, client = make_test_spec({**row, "eval_script": PROBE}), _docker_client()
+    os.chdir(workdir)
+    run_id = f"{RUN_TAG}-apply-{os.getpid()}-{row['instance_id']}"
+
+    def one(index: int) -> tuple[bool, str]:
+        prediction = {"instance_id": row["instance_id"], "model_name_or_path": f"cand{index}", "model_patch": patches[index]}
+        run_instance(spec, prediction, client, f"{run_id}-{index}", timeout=300)
+        output = workdir / "logs" / "run_evaluation" / f"{run_id}-{index}" / f"cand{index}" / row["instance_id"] / "test_output.txt"
+        return (True, untraced(output.read_text(errors="replace"))) if output.exists() else (False, "")
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(len(patches))))
+
+
+def apply_instance(row: dict[str, Any], preds: list[tuple[str, str, bool | None]], tmp: Path, threads: int) -> dict[str, Any]:
+    patches = list(dict.fromkeys(p for _, p, _ in preds))
+    started = time.perf_counter()
+    ours = apply_ours(row["image"], patches)
+    ours_s = time.perf_counter() - started
+    theirs = apply_official(row, patches, tmp, threads)
+    differ = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
+    for i in differ:
+        lines = difflib.unified_diff(ours[i][1].splitlines(), theirs[i][1].splitlines(), "ours", "swebench", lineterm="")
+        print(f"  DIFFER patch {i}: ours applied={ours[i][0]}, swebench applied={theirs[i][0]}", *list(lines)[:12],
+              sep="\n    ", flush=True)
+    return {"instance": row["instance_id"], "repo": row["repo"], "predictions": len(preds), "distinct": len(patches),
+            "applied_ours": sum(a for a, _ in ours), "applied_swebench": sum(a for a, _ in theirs),
+            "same": len(patches) - len(differ), "differ": differ, "ours_s": round(ours_s, 1),
+            "swebench_s": round(time.perf_counter() - started - ours_s, 1)}
 
 
 # --- summary -------------------------------------------------------------------------------------
@@ -235,13 +316,22 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=Path("runs/bench_swebench_real.json"))
     parser.add_argument("--budget-min", type=float, default=18.0, help="start no new instance after this many minutes")
     parser.add_argument("--summary", action="store_true", help="only print the summary of --results")
+    parser.add_argument("--apply-only", action="store_true", help="only apply every patch on both sides, compare the trees")
+    parser.add_argument("--threads", type=int, default=6, help="--apply-only: run_instance calls at once")
     args = parser.parse_args()
     args.results = args.results.resolve()
 
     done: dict[str, Any] = json.loads(args.results.read_text()) if args.results.exists() else {}
     if not args.summary:
         run_pieces(args, done)
-    print(json.dumps(summarize(list(done.values())), indent=2))
+    entries = list(done.values())
+    if args.apply_only:
+        print(json.dumps({"instances": len(entries), "predictions": sum(e["predictions"] for e in entries),
+                          "distinct": sum(e["distinct"] for e in entries), "same": sum(e["same"] for e in entries),
+                          "applied (swebench)": sum(e["applied_swebench"] for e in entries),
+                          "differ": {e["instance"]: e["differ"] for e in entries if e["differ"]}}, indent=2))
+    else:
+        print(json.dumps(summarize(entries), indent=2))
     return 0
 
 
@@ -264,7 +354,10 @@ def run_pieces(args: argparse.Namespace, done: dict[str, Any]) -> None:
                 break
             print(f"{iid}: {len(preds[iid])} predictions", flush=True)
             row, problem = problems[iid]
-            done[iid] = bench_instance(row, problem, preds[iid], args, Path(tmp))
+            if args.apply_only:
+                done[iid] = apply_instance(row, preds[iid], Path(tmp), args.threads)
+            else:
+                done[iid] = bench_instance(row, problem, preds[iid], args, Path(tmp))
             args.results.write_text(json.dumps(done, indent=1) + "\n")
     remove_leftovers()
 
