@@ -7,8 +7,9 @@ candidates stored after it. Calls are as small as the backlog allows (one candid
 verification keeps up), and each verdict is handed over as soon as its call yields it.
 
 A verifier placed per problem (`RayPlacement.per_problem`: SWE-bench, one warm container and one
-flake check per instance) gets one call per problem at a time, holding all of that problem's
-queued candidates, so an instance is never judged by two calls with two flake checks at once.
+flake check per instance) gets calls that each hold candidates of one problem, and a problem's first
+call holds one candidate and runs alone: it does the per-problem work (the flake check, stored for
+the calls after), so no instance is judged against two flake checks.
 """
 
 from __future__ import annotations
@@ -33,25 +34,35 @@ class _Ended:
 
 
 class _Backlog:
-    """Candidates not yet handed to a call, and which problems a running call holds (per-problem verifiers)."""
+    """Candidates not yet handed to a call; for a per-problem verifier, which problems' first call is running."""
 
     def __init__(self, per_problem: bool, slots: int) -> None:
         self.per_problem, self.slots = per_problem, slots
         self.queued: deque[Candidate] = deque()
-        self.held: set[str] = set()
+        self.warming: set[str] = set()  # problems whose first call is running
+        self.warm: set[str] = set()  # problems whose first call has ended
 
     def next_chunk(self) -> list[Candidate]:
         """The next call's candidates; empty when none can start now."""
         if not self.per_problem:
             size = -(-len(self.queued) // self.slots)
             return [self.queued.popleft() for _ in range(min(size, len(self.queued)))]
-        free = next((c.problem_id for c in self.queued if c.problem_id not in self.held), None)
+        free = next((c.problem_id for c in self.queued if c.problem_id not in self.warming), None)
         if free is None:
             return []
-        chunk = [c for c in self.queued if c.problem_id == free]
-        self.queued = deque(c for c in self.queued if c.problem_id != free)
-        self.held.add(free)
+        if free not in self.warm:  # its first call: one candidate, so the rest of the problem waits briefly
+            self.warming.add(free)
+            size = 1
+        else:
+            size = -(-len(self.queued) // self.slots)
+        chunk = [c for c in self.queued if c.problem_id == free][:size]
+        taken = {id(c) for c in chunk}
+        self.queued = deque(c for c in self.queued if id(c) not in taken)
         return chunk
+
+    def ended(self, problem_ids: set[str]) -> None:
+        self.warm |= problem_ids & self.warming
+        self.warming -= problem_ids
 
 
 def stream_batches(verifier: BatchVerifier, problems: dict[str, Problem], feed: Iterator[list[Candidate]],
@@ -91,7 +102,7 @@ def stream_batches(verifier: BatchVerifier, problems: dict[str, Problem], feed: 
                 wait_s = 0  # then whatever else has arrived, without waiting
                 if isinstance(item, _Ended):
                     running -= 1
-                    backlog.held -= item.problem_ids
+                    backlog.ended(item.problem_ids)
                 elif isinstance(item, BaseException):
                     raise item
                 else:

@@ -1,5 +1,5 @@
 """Streaming verification with a batch verifier: verdicts are not held back by a slow neighbour, and a
-verifier placed per problem never has one problem in two calls at once."""
+verifier placed per problem has no other call for a problem while the problem's first call runs."""
 
 import threading
 from collections.abc import Iterator, Sequence
@@ -52,7 +52,7 @@ def test_a_slow_candidate_does_not_hold_back_the_verdict_stored_beside_it():
 
 
 class PerProblemVerifier:
-    """Placed per problem (as SWE-bench is); records whether a problem was ever in two calls at once.
+    """Placed per problem (as SWE-bench is); records how many calls held a problem at once.
 
     The call holding candidate `a` of problem p waits until a call for problem q has started: a second
     call for p (candidate `b`, handed over just before q's) would have started by then if one could."""
@@ -88,7 +88,7 @@ class PerProblemVerifier:
                     self.active[pid] -= 1
 
 
-def test_a_per_problem_verifier_gets_one_call_per_problem_at_a_time():
+def test_a_per_problem_verifier_gets_no_second_call_while_a_problems_first_runs():
     verifier = PerProblemVerifier()
     handed_first = threading.Event()
 
