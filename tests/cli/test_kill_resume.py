@@ -127,3 +127,39 @@ def test_sigkill_while_sampling_and_verifying_then_resume_equals_uninterrupted(t
     got = (killed / "verdicts.jsonl").read_text().splitlines()
     assert len(got) == 20 * 3000
     assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()
+
+
+CODE_CONFIG = """
+name: killcode
+task: humaneval
+dataset: {{path: {data}}}
+model: {{backend: simulated, seconds_per_request: 0.02}}
+sampling: {{samples_per_problem: 200, n_per_request: 5, seed: 4}}
+verify: {{workers: 2}}
+"""
+
+
+def test_sigkill_while_a_batch_verifier_streams_then_resume_equals_uninterrupted(tmp_path):
+    """Streaming with a batch verifier (programs in the sandbox pool, several calls at once): killed once
+    verdicts are stored and sampling goes on, resumed, and compared with the sequential order."""
+    config = tmp_path / "code.yaml"
+    config.write_text(CODE_CONFIG.format(data=ROOT / "configs/data/demo_code.jsonl"))
+    killed = tmp_path / "killed"
+    proc = monkeys("run", str(config), "--out", str(killed))
+    deadline = time.monotonic() + 120
+    while stored_rows(killed, "verdicts") < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be stopped; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert stored_rows(killed, "verdicts") >= 10 and stored_attempts(killed) < 8 * 200
+
+    resumed = monkeys("run", str(config), "--out", str(killed))
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    sequential = monkeys("run", str(config), "--out", str(tmp_path / "sequential"), "--set", "verify.streaming=false")
+    _, err = sequential.communicate(timeout=300)
+    assert sequential.returncode == 0, err
+    got = (killed / "verdicts.jsonl").read_text().splitlines()
+    assert len(got) == 8 * 200
+    assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()
