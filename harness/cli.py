@@ -266,9 +266,6 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
-DEFAULT_SELECTORS: list[dict] = [{"choose": "majority_vote"}, {"choose": "reward_score"}, {"choose": "random"}]
-
-
 def cmd_verify(args: argparse.Namespace) -> dict[str, Path]:
     from harness.models.replay import read_samples
     from harness.pipeline import execute
@@ -332,64 +329,37 @@ def _run_dir_pools(run_dir: Path) -> list:
         return build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
 
 
-def _select_steps(scripted: Path | None, url: str | None = None, model: str = "default") -> dict:
-    from harness.selection.choice import ModelChooser, SimulatedChooser
-    from harness.selection.containers import GeneratedTest
-    from harness.selection.reproduction import ModelTestWriter, SimulatedTestWriter
-    from harness.selection.steps import extra_steps
-
-    if url is not None:
-        from harness.selection.http_model import ChatCompletion
-
-        complete = ChatCompletion(url, model)
-        return extra_steps(writer=ModelTestWriter(complete), chooser=ModelChooser(complete))
-    if scripted is None:
-        return extra_steps()  # the regression filter needs no model
-    tests: dict[str, list[GeneratedTest]] = {}
-    for line in scripted.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            tests.setdefault(str(row["instance_id"]), []).append(GeneratedTest(name=row["name"], source=row["source"]))
-    print("monkeys select: the SIMULATED model writes the reproduction tests and chooses", file=sys.stderr)
-    return extra_steps(writer=SimulatedTestWriter(tests), chooser=SimulatedChooser())
-
-
 def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
-    import yaml
-
     from harness.report.selection_eval import write_selection_report
     from harness.selection.pools import pools_from_files, read_grades
     from harness.selection.run import total_cost, write_selection
-    from harness.selection.selectors import SelectionConfig
+    from harness.selection.steps import check_images, load_configs, steps_for
 
+    if args.run_dir is not None and (args.dataset is not None or args.samples is not None):
+        raise ConfigError("select: give a run directory, or --dataset and --samples, not both")
     if args.run_dir is not None:
         pools = _run_dir_pools(args.run_dir)
     elif args.dataset is not None and args.samples is not None:
         pools = pools_from_files(args.dataset, args.samples)
     else:
-        raise ConfigError("select: give a run directory, or --dataset and --samples")
+        raise ConfigError("select: give a run directory, or --dataset and --samples (see `monkeys select --help`)")
     out = args.out or (args.run_dir / "selection" if args.run_dir is not None else None)
     if out is None:
-        raise ConfigError("select: --out is needed with --dataset/--samples")
-    specs = DEFAULT_SELECTORS
-    if args.config is not None:
-        specs = (yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}).get("selectors") or []
-    try:
-        configs = [SelectionConfig(**spec) for spec in specs]
-    except ValueError as exc:
-        raise ConfigError(f"select --config: {exc}") from None
-    if not configs:
-        raise ConfigError("select --config: no selectors")
-    steps = _select_steps(args.simulated_tests, args.selection_model_url, args.selection_model)
-    try:
-        results, paths = write_selection(pools, configs, out, args.model, steps)
-    except ValueError as exc:
-        raise ConfigError(f"select: {exc}") from None
+        raise ConfigError("select: --out DIR is needed with --dataset/--samples (where predictions.jsonl goes)")
+    if args.grades is not None and not args.grades.is_file():
+        raise ConfigError(f"--grades: not found: {args.grades}")
+    configs = load_configs(args.config)
+    steps = steps_for(configs, scripted=args.simulated_tests, url=args.selection_model_url, model=args.selection_model)
+    check_images(pools, configs)
+    results, paths = write_selection(pools, configs, out, args.model, steps)
     grades_path = args.grades or (args.run_dir / "verdicts.jsonl" if args.run_dir is not None else None)
-    if grades_path is not None and grades_path.is_file():
-        costs = {name: total_cost(chosen) for name, chosen in results.items()}
-        paths |= write_selection_report(pools, read_grades(grades_path), results, costs, out, args.model,
-                                        configs[0].label())
+    grades = read_grades(grades_path) if grades_path is not None and grades_path.is_file() else None
+    costs = {name: total_cost(chosen) for name, chosen in results.items()}
+    paths |= write_selection_report(pools, grades, results, costs, out, args.model, configs[0].label())
+    without = [s.instance_id for s in results[configs[0].label()] if s.selected is None]
+    print(f"monkeys select: predictions.jsonl holds {len(pools) - len(without)} of {len(pools)} instances"
+          + (f"; no candidate (no line): {', '.join(without[:5])}{' ...' if len(without) > 5 else ''}" if without else ""),
+          file=sys.stderr)
     return paths
 
 
