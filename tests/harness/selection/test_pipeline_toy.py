@@ -88,3 +88,20 @@ def test_cli_with_container_steps_reads_no_hidden_field(tmp_path, toy_instance):
     assert section["selectors"][name]["cost"]["test_executions"] > 0
     assert section["simulated_model_in"] == [name]
     assert "SIMULATED model" in (out / "report.md").read_text()
+
+
+def test_a_candidate_that_kills_the_container_is_dropped_and_the_filter_goes_on(docker_engine, docker_run_id, toy_instance):
+    from harness.selection.regression import RegressionFilter
+
+    row, _ = toy_instance
+    killer = toy_patch("gold").replace(
+        "+    return a / b", "+    return (lambda os: [os.kill(int(p), 9) for p in os.listdir('/proc') if p.isdigit() "
+        "and int(p) not in (1, os.getpid())])(__import__('os')) or a / b")
+    pool = Pool(instance=PublicInstance.of_row(row), candidates=tuple(
+        CandidatePatch(index=i, patch=p) for i, p in enumerate([killer, toy_patch("gold"), BREAKS])))
+    regression = RegressionFilter(timeout_s=30, limits=Limits(wall_s=30, cpu_s=30, output_bytes=1 << 20, processes=128))
+    record, cost = regression.apply(pool, [0, 1, 2])
+    assert record.kept == [1]
+    assert any(note.startswith("candidate 0 breaks 6") for note in record.notes)  # every test: its run was killed
+    assert any(note.startswith("candidate 2 breaks 2") for note in record.notes)  # the next candidate still ran
+    assert cost.test_executions == 4
