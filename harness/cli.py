@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--selection-model-url", metavar="URL", help="an OpenAI-compatible server (.../v1) whose model "
                         "writes the reproduction tests and chooses (reproduction_rank, model_choice)")
     select.add_argument("--selection-model", default="default", help="the model name at --selection-model-url")
+    select.add_argument("--test-timeout", type=float, default=120.0, metavar="S",
+                        help="seconds one generated test may run before it counts as hanging (default: 120)")
+    select.add_argument("--tests-per-instance", type=int, default=5, metavar="N",
+                        help="reproduction tests the model writes per instance (default: 5)")
     select.add_argument("--simulated-tests", type=Path, metavar="FILE",
                         help="JSONL {instance_id, name, source}: the SIMULATED model writes its reproduction tests "
                         "from these (demo, tests); model_choice is then the simulated chooser too")
@@ -349,7 +353,8 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
     if args.grades is not None and not args.grades.is_file():
         raise ConfigError(f"--grades: not found: {args.grades}")
     configs = load_configs(args.config)
-    steps = steps_for(configs, scripted=args.simulated_tests, url=args.selection_model_url, model=args.selection_model)
+    steps = steps_for(configs, scripted=args.simulated_tests, url=args.selection_model_url, model=args.selection_model,
+                      test_timeout_s=args.test_timeout, tests_per_instance=args.tests_per_instance)
     check_images(pools, configs)
     results, paths = write_selection(pools, configs, out, args.model, steps)
     grades_path = args.grades or (args.run_dir / "verdicts.jsonl" if args.run_dir is not None else None)

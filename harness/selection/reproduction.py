@@ -98,6 +98,7 @@ class ReproductionRank:
         kept_tests, triage = runner.triage(tests)
         for bad in triage.discarded:
             record.notes.append(f"test {bad.test} discarded: {bad.reason}")
+            record.evidence.append({"test": bad.test, "discarded": bad.reason, "output": bad.evidence})
         reps = {representative(pool, members): members for members in voting_classes(pool, alive).values()}
         by_index = {c.index: c.patch for c in pool.candidates}
         result = runner.matrix({rep: by_index[rep] for rep in reps}, kept_tests)
@@ -108,6 +109,8 @@ class ReproductionRank:
         if not kept_tests:
             record.notes.append("no test fails on the base commit: all kept")
             return record, cost
+        record.evidence += [{"test": o.test, "candidate": str(o.candidate), "failed": o.evidence}
+                            for o in result.outcomes if not o.passed and o.evidence]
         for rep, members in reps.items():
             passed = sum(result.passed(t.name, rep) for t in kept_tests)
             for index in members:

@@ -83,19 +83,23 @@ def read_scripted_tests(path: Path) -> dict[str, list[GeneratedTest]]:
 
 
 def steps_for(configs: list[SelectionConfig], *, scripted: Path | None = None, url: str | None = None,
-              model: str = "default") -> dict[str, StepFactory]:
+              model: str = "default", test_timeout_s: float = 120.0, tests_per_instance: int = 5) -> dict[str, StepFactory]:
     """The container and model steps the configs need: a real model at `url`, or THE SIMULATED MODEL
     writing `scripted` tests and choosing (said on stderr). Missing both for a model step: an error."""
     wanted = {name for config in configs for name in needs(config)}
+    if test_timeout_s <= 0 or tests_per_instance < 1:
+        raise DatasetError("--test-timeout must be > 0 and --tests-per-instance >= 1")
+    options = {"test_timeout_s": test_timeout_s, "tests_per_instance": tests_per_instance}
     if url is not None:
         from harness.selection.http_model import ChatCompletion  # noqa: PLC0415
 
         complete = ChatCompletion(url, model)
-        return extra_steps(writer=ModelTestWriter(complete), chooser=ModelChooser(complete))
+        return extra_steps(writer=ModelTestWriter(complete), chooser=ModelChooser(complete), **options)
     if scripted is not None:
         print("monkeys select: the SIMULATED model (not a real one) writes the reproduction tests and chooses",
               file=sys.stderr)
-        return extra_steps(writer=SimulatedTestWriter(read_scripted_tests(scripted)), chooser=SimulatedChooser())
+        return extra_steps(writer=SimulatedTestWriter(read_scripted_tests(scripted)), chooser=SimulatedChooser(),
+                           **options)
     missing = sorted(wanted & set(MODEL_STEPS))
     if missing:
         raise DatasetError(f"selectors use {', '.join(missing)}, which need a model: give --selection-model-url URL "
