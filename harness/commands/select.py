@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -11,35 +10,62 @@ from harness.commands.common import RAW
 from harness.config import ConfigError
 
 SELECT_EPILOG = """\
-Reads no hidden field: instances reach the selectors without FAIL_TO_PASS, PASS_TO_PASS,
-test_patch or the gold patch. The first selector of --config makes OUT/predictions.jsonl
-(swebench's format, one line per instance that has a non-empty candidate); OUT/selection.json
-says what every step kept and why. With grades (a verdicts.jsonl of the same attempts), every
-selector's picks are graded afterwards: OUT/report.json (`selection`), report.md, selection_k.png.
-Default selectors: majority vote over normalized patches, reward score, random.
+Picks one patch per instance without the hidden tests and writes OUT/predictions.jsonl in swebench's
+format ({instance_id, model_name_or_path, model_patch}), one line per instance that has a non-empty
+candidate, ready for `python -m swebench.harness.run_evaluation --predictions_path` or sb-cli.
+
+Input: a run directory (its attempts), or --dataset (SWE-bench rows as JSON/JSONL, or a swebench 5
+task repo directory) with --samples (swebench predictions as .jsonl or .json, or samples JSONL
+{"problem_id", "completion"}; any number per instance; an optional "score" is a reward-model score).
+Selection reads no hidden field: FAIL_TO_PASS, PASS_TO_PASS, test_patch and the gold patch may be
+blank or absent, the predictions are the same.
+
+Selectors (--config YAML; the first makes predictions.jsonl, every one is recorded):
+  selectors:
+    - {filters: [regression_filter, reproduction_rank], choose: model_choice, top_k: 3}
+    - {choose: majority_vote}
+  filters: regression_filter   the repository's tests near the edited files, run in the instance image
+                               with and without each candidate; a candidate that breaks one is dropped
+           reproduction_rank   model-written tests that fail on the base commit, run against every
+                               candidate in warm containers; the candidates passing most are kept
+  choose:  majority_vote (AST-normalized patches), reward_score, model_choice (top_k), random, first
+Default: majority_vote, reward_score, random (no container, no model). reproduction_rank and
+model_choice need --selection-model-url (or --simulated-tests for demos); the test-running steps
+need the instance images on the Docker engine (`monkeys images build --dataset ...`).
+
+Outputs: predictions.jsonl; selection.json (per selector and instance: what each step kept and why,
+evidence of discarded tests); report.json + report.md (instances without a candidate, tests run,
+container seconds, tokens; with --grades, or RUN_DIR/verdicts.jsonl, also each selector's accuracy
+against a random pick and the oracle with bootstrap intervals, and selection_k.png).
 
 examples:
   monkeys select runs/swebench_lite
-  monkeys select --dataset lite.jsonl --samples preds.jsonl --out sel --grades verdicts.jsonl
+  monkeys select --dataset ../shared/swebench_real --samples preds.jsonl --out sel --model team/agent
+  monkeys select --dataset lite.jsonl --samples preds.jsonl --out sel --grades verdicts.jsonl --config sel.yaml
 """
-
-DEFAULT_SELECTORS: list[dict] = [{"choose": "majority_vote"}, {"choose": "reward_score"}, {"choose": "random"}]
-
 
 def add_select_parser(sub: argparse._SubParsersAction) -> None:
     select = sub.add_parser("select", help="one patch per instance, chosen without the hidden tests -> predictions.jsonl",
                             epilog=SELECT_EPILOG, formatter_class=RAW)
     select.add_argument("run_dir", type=Path, nargs="?", help="a run directory (or give --dataset and --samples)")
-    select.add_argument("--dataset", type=Path, help="the instances, as `monkeys verify` takes them")
-    select.add_argument("--samples", type=Path, help="samples or swebench predictions, any number per instance")
+    select.add_argument("--dataset", type=Path, help="the instances: a JSON/JSONL file of SWE-bench rows or a "
+                        "swebench 5 task repo directory")
+    select.add_argument("--samples", type=Path, help="the candidates: swebench predictions (.jsonl/.json) or samples "
+                        "JSONL, any number per instance")
     select.add_argument("--out", type=Path, help="output directory (default: RUN_DIR/selection)")
-    select.add_argument("--config", type=Path, help="YAML: `selectors: [{filters: [...], choose: ...}, ...]`")
+    select.add_argument("--config", type=Path, help="YAML: `selectors: [{filters: [...], choose: ...}, ...]` "
+                        "(see below)")
     select.add_argument("--grades", type=Path, help="verdicts.jsonl to grade the picks with, after selection "
                         "(default: RUN_DIR/verdicts.jsonl when present)")
-    select.add_argument("--model", default="monkeys", help="model_name_or_path in predictions.jsonl")
+    select.add_argument("--model", default="monkeys", help="model_name_or_path in predictions.jsonl (default: monkeys)")
     select.add_argument("--selection-model-url", metavar="URL", help="an OpenAI-compatible server (.../v1) whose model "
                         "writes the reproduction tests and chooses (reproduction_rank, model_choice)")
-    select.add_argument("--selection-model", default="default", help="the model name at --selection-model-url")
+    select.add_argument("--selection-model", default="default", metavar="NAME",
+                        help="the model name at --selection-model-url (default: default)")
+    select.add_argument("--test-timeout", type=float, default=120.0, metavar="S",
+                        help="seconds one generated test may run before it counts as hanging (default: 120)")
+    select.add_argument("--tests-per-instance", type=int, default=5, metavar="N",
+                        help="reproduction tests the model writes per instance (default: 5)")
     select.add_argument("--simulated-tests", type=Path, metavar="FILE",
                         help="JSONL {instance_id, name, source}: the SIMULATED model writes its reproduction tests "
                         "from these (demo, tests); model_choice is then the simulated chooser too")
@@ -62,62 +88,33 @@ def _run_dir_pools(run_dir: Path) -> list:
         return build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
 
 
-def _select_steps(scripted: Path | None, url: str | None = None, model: str = "default") -> dict:
-    from harness.selection.choice import ModelChooser, SimulatedChooser
-    from harness.selection.containers import GeneratedTest
-    from harness.selection.reproduction import ModelTestWriter, SimulatedTestWriter
-    from harness.selection.steps import extra_steps
-
-    if url is not None:
-        from harness.selection.http_model import ChatCompletion
-
-        complete = ChatCompletion(url, model)
-        return extra_steps(writer=ModelTestWriter(complete), chooser=ModelChooser(complete))
-    if scripted is None:
-        return extra_steps()  # the regression filter needs no model
-    tests: dict[str, list[GeneratedTest]] = {}
-    for line in scripted.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            tests.setdefault(str(row["instance_id"]), []).append(GeneratedTest(name=row["name"], source=row["source"]))
-    print("monkeys select: the SIMULATED model writes the reproduction tests and chooses", file=sys.stderr)
-    return extra_steps(writer=SimulatedTestWriter(tests), chooser=SimulatedChooser())
-
-
 def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
-    import yaml
-
     from harness.report.selection_eval import write_selection_report
     from harness.selection.pools import pools_from_files, read_grades
     from harness.selection.run import total_cost, write_selection
-    from harness.selection.selectors import SelectionConfig
+    from harness.selection.steps import check_images, load_configs, steps_for
 
-    if args.run_dir is not None:
-        pools = _run_dir_pools(args.run_dir)
-    elif args.dataset is not None and args.samples is not None:
-        pools = pools_from_files(args.dataset, args.samples)
-    else:
-        raise ConfigError("select: give a run directory, or --dataset and --samples")
+    if args.run_dir is not None and (args.dataset is not None or args.samples is not None):
+        raise ConfigError("select: give a run directory, or --dataset and --samples, not both")
+    if args.run_dir is None and (args.dataset is None or args.samples is None):
+        raise ConfigError("select: give a run directory, or --dataset and --samples (see `monkeys select --help`)")
     out = args.out or (args.run_dir / "selection" if args.run_dir is not None else None)
     if out is None:
-        raise ConfigError("select: --out is needed with --dataset/--samples")
-    specs = DEFAULT_SELECTORS
-    if args.config is not None:
-        specs = (yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}).get("selectors") or []
-    try:
-        configs = [SelectionConfig(**spec) for spec in specs]
-    except ValueError as exc:
-        raise ConfigError(f"select --config: {exc}") from None
-    if not configs:
-        raise ConfigError("select --config: no selectors")
-    steps = _select_steps(args.simulated_tests, args.selection_model_url, args.selection_model)
-    try:
-        results, paths = write_selection(pools, configs, out, args.model, steps)
-    except ValueError as exc:
-        raise ConfigError(f"select: {exc}") from None
+        raise ConfigError("select: --out DIR is needed with --dataset/--samples (where predictions.jsonl goes)")
+    if args.grades is not None and not args.grades.is_file():
+        raise ConfigError(f"--grades: not found: {args.grades}")
+    configs = load_configs(args.config)
+    steps = steps_for(configs, scripted=args.simulated_tests, url=args.selection_model_url, model=args.selection_model,
+                      test_timeout_s=args.test_timeout, tests_per_instance=args.tests_per_instance)
+    pools = _run_dir_pools(args.run_dir) if args.run_dir is not None else pools_from_files(args.dataset, args.samples)
+    check_images(pools, configs)
+    results, paths = write_selection(pools, configs, out, args.model, steps)
     grades_path = args.grades or (args.run_dir / "verdicts.jsonl" if args.run_dir is not None else None)
-    if grades_path is not None and grades_path.is_file():
-        costs = {name: total_cost(chosen) for name, chosen in results.items()}
-        paths |= write_selection_report(pools, read_grades(grades_path), results, costs, out, args.model,
-                                        configs[0].label())
+    grades = read_grades(grades_path) if grades_path is not None and grades_path.is_file() else None
+    costs = {name: total_cost(chosen) for name, chosen in results.items()}
+    paths |= write_selection_report(pools, grades, results, costs, out, args.model, configs[0].label())
+    without = [s.instance_id for s in results[configs[0].label()] if s.selected is None]
+    print(f"monkeys select: predictions.jsonl holds {len(pools) - len(without)} of {len(pools)} instances"
+          + (f"; no candidate (no line): {', '.join(without[:5])}{' ...' if len(without) > 5 else ''}" if without else ""),
+          file=sys.stderr)
     return paths
