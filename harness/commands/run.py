@@ -16,7 +16,8 @@ examples:
   monkeys run configs/gsm8k.yaml --set model.backend=openai --set model.model=my-model
   monkeys run configs/demo.yaml --executor ray        # the same on Ray; --ray-address auto joins a cluster (docs/ray.md)
 
-Overrides use dotted field paths (see configs/*.yaml for the fields); values are YAML.
+Overrides use dotted field paths (see configs/*.yaml for the fields); values are YAML. A relative
+path is relative to the config file's folder, as if written in the file (--set dataset.path=data/x.jsonl).
 """
 
 VERIFY_EPILOG = """\
