@@ -13,8 +13,10 @@ order (verify.streaming: false: sampling, then verification, each timed) and str
 once), alternating which goes first, in fresh run directories. Ratio = streamed sampling+verification
 time / the longer of the sequential run's two phases (1.0 would be perfect overlap, about 2.0 no
 overlap); "tail" is how long the streamed run went on after its sampling ended. Both runs'
-verdicts.jsonl must be identical line for line once each run's own directory is written as <run>
-(swebench evidence names the test log, which lives in the run directory). The last line is
+verdicts.jsonl must be identical line for line (every field: status, passed, answer, evidence) once
+each run's own directory is written as <run> (swebench evidence names the test log, which lives in
+the run directory) and the container's temporary apply directory as <tmp> (a fresh random name on
+every apply, named in apply errors: two sequential runs differ there too). The last line is
 `ratio R`: the worst workload's median ratio.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -127,10 +130,14 @@ def configured(raw: dict[str, Any], pace: float, streaming: bool) -> RunConfig:
     return config_from_dict(raw)
 
 
+TEMP_DIR = re.compile(r"/run/monkeys/apply\.[A-Za-z0-9_]+/")  # where a patch is applied: a fresh name each time
+
+
 def verdicts(run: Path) -> list[str]:
-    """verdicts.jsonl with the run's own directory written as <run>: the rest must match exactly."""
-    text = (run / "verdicts.jsonl").read_text()
-    return text.replace(str(run), "<run>").splitlines()
+    """verdicts.jsonl as compared: the run's own directory written as <run> (swebench evidence names the test
+    log inside it) and the container's temporary directory as <tmp> (named in apply errors); nothing else."""
+    text = (run / "verdicts.jsonl").read_text().replace(str(run), "<run>")
+    return [TEMP_DIR.sub("<tmp>/", line) for line in text.splitlines()]
 
 
 def compare(sequential: Path, streamed: Path) -> str:

@@ -9,7 +9,8 @@ verification keeps up), and each verdict is handed over as soon as its call yiel
 A verifier placed per problem (`RayPlacement.per_problem`: SWE-bench, one warm container and one
 flake check per instance) gets calls that each hold candidates of one problem, and a problem's first
 call holds one candidate and runs alone: it does the per-problem work (the flake check, stored for
-the calls after), so no instance is judged against two flake checks.
+the calls after; a sequential run's candidates wait for it too), so no instance is judged against
+two flake checks.
 """
 
 from __future__ import annotations
@@ -52,10 +53,9 @@ class _Backlog:
             return []
         if free not in self.warm:  # its first call: one candidate, so the rest of the problem waits briefly
             self.warming.add(free)
-            size = 1
-        else:
-            size = -(-len(self.queued) // self.slots)
-        chunk = [c for c in self.queued if c.problem_id == free][:size]
+            chunk = [next(c for c in self.queued if c.problem_id == free)]
+        else:  # as small as the backlog allows: side by side, a problem's last candidates end sooner
+            chunk = [c for c in self.queued if c.problem_id == free][:-(-len(self.queued) // self.slots)]
         taken = {id(c) for c in chunk}
         self.queued = deque(c for c in self.queued if id(c) not in taken)
         return chunk

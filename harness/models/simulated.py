@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
@@ -57,11 +58,17 @@ class SimulatedBackend:
                           completion_tokens=len(text) // 4 + 1)
 
     async def generate(self, requests: Iterable[GenerationRequest]) -> AsyncIterator[GenerationResult]:
+        pace = self.config.seconds_per_request
+        ready = time.monotonic()
         for count, req in enumerate(requests):
             prompt_len = len(req.prompt or "") + sum(len(m.get("content", "")) for m in req.messages or ())
             completions = [self.complete(req.problem_id, req.seed + j, prompt_len) for j in range(req.n)]
-            if self.config.seconds_per_request:
-                await asyncio.sleep(self.config.seconds_per_request)
+            if pace:
+                # A busy server with the next request already queued: one done every `pace` seconds on
+                # its own clock, so the moments the client spends on a result (or waiting for a CPU)
+                # do not add up; a client later than one whole request restarts the clock.
+                ready = max(ready + pace, time.monotonic())
+                await asyncio.sleep(max(0.0, ready - time.monotonic()))
             yield GenerationResult(request=req, completions=completions)
             if count % 256 == 255:
                 await asyncio.sleep(0)  # let the event loop breathe (progress, signals)
