@@ -112,7 +112,10 @@ class VerifyConfig(_Strict):
     workers: int = Field(2, ge=1)
     # True: a candidate is verified as soon as it is stored, while sampling goes on. False: verify after sampling.
     streaming: bool = True
-    options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
+    # The task's verifier settings (swebench: eval_timeout_s, flake_runs, ...), as written. Typed by the task's own
+    # model (harness.problems.base.ConfiguresVerifier.settings_model; validated by registry.configured_task before
+    # anything is written); this layer cannot know the task's model, so nothing reads them from here untyped.
+    options: dict[str, Any] = Field(default_factory=dict)
     # code tasks: run generated code without bubblewrap (weaker isolation, or none). Off: without
     # a working bubblewrap a run stops before it writes anything (exit 2) and says what to install
     unsafe_no_isolation: bool = False

@@ -43,13 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.problems.answers import stable_seed  # noqa: E402
-from harness.problems.code_common import pick_mutants, python_mutants  # noqa: E402
+from harness.simulated.answers import stable_seed  # noqa: E402
+from harness.simulated.mutants import pick_mutants, python_mutants  # noqa: E402
 from harness.problems.humaneval import HumanEvalTask  # noqa: E402
 from harness.problems.humaneval import problem_from_row  # noqa: E402
 from harness.problems.datasets import read_file_rows  # noqa: E402
-from harness.problems.answers import zipf_cumulative_weights  # noqa: E402
-from harness.problems.code_common import noisy  # noqa: E402
+from harness.simulated.answers import zipf_cumulative_weights  # noqa: E402
+from harness.simulated.code import noisy  # noqa: E402
 from harness.records import Candidate, Problem, VerdictStatus  # noqa: E402
 from harness.verifiers.code import HumanEvalVerifier  # noqa: E402
 

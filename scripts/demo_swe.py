@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         return status
     print("selection: one patch per instance; the SIMULATED model writes the tests and chooses", file=sys.stderr)
     return monkeys(["select", str(args.out / "demo_swe_agent"), "--config", str(SELECT_CONFIG),
-                    "--simulated-tests", str(SELECT_TESTS), "--model", "demo_swe_agent"])
+                    "--simulated-tests", str(SELECT_TESTS), "--test-timeout", "20", "--model", "demo_swe_agent"])
 
 
 if __name__ == "__main__":

@@ -78,6 +78,17 @@ def selection_section(pools: Sequence[Pool], grades: Grades, selections: Mapping
     }
 
 
+def ungraded_section(pools: Sequence[Pool], selections: Mapping[str, Sequence[Selection]],
+                     costs: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The selection section without grades (a submission): what was picked, what it cost, who had nothing."""
+    without = sorted(p.instance.instance_id for p in pools if not any(c.patch.strip() for c in p.candidates))
+    selectors = {name: {"selected": sum(s.selected is not None for s in chosen), **({"cost": costs[name]}
+                        if costs and name in costs else {})} for name, chosen in selections.items()}
+    return {"instances": len(pools), "instances_with_candidates": len(pools) - len(without),
+            "instances_without_candidates": without, "selectors": selectors,
+            "graded_by": None, "note": "not graded: no verdicts given (--grades); accuracy needs the hidden tests"}
+
+
 def vote_curve(pools: Sequence[Pool], grades: Grades, n_subsets: int = 200) -> dict[str, Any] | None:
     """Majority vote over normalized patches against k, beside coverage (random k-subsets)."""
     problems = []
@@ -91,6 +102,17 @@ def vote_curve(pools: Sequence[Pool], grades: Grades, n_subsets: int = 200) -> d
     return curve.to_dict()
 
 
+def _render_ungraded(section: dict[str, Any]) -> list[str]:
+    lines = ["## Selection", "", f"{section['instances_with_candidates']} of {section['instances']} instances have a "
+             f"candidate; {section['note']}.", "", "| selector | instances selected | tests run | container s | tokens |",
+             "|---|---|---|---|---|"]
+    for name, row in section["selectors"].items():
+        cost = row.get("cost", {})
+        lines.append(f"| {name} | {row['selected']} | {cost.get('test_executions', 0)} | {cost.get('container_s', 0.0):.0f} | "
+                     f"{cost.get('prompt_tokens', 0) + cost.get('completion_tokens', 0)} |")
+    return lines
+
+
 def render_selection(section: dict[str, Any], plot_name: str | None) -> list[str]:
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{100 * value:.1f}%"
@@ -98,6 +120,8 @@ def render_selection(section: dict[str, Any], plot_name: str | None) -> list[str
     def ci(pair: list[float] | None, scale: float = 100) -> str:
         return "" if not pair else f" [{scale * pair[0]:.1f}, {scale * pair[1]:.1f}]"
 
+    if section.get("graded_by") is None:
+        return _tail(section, _render_ungraded(section), None)
     lines = ["## Selection", "",
              f"{section['instances_with_candidates']} of {section['instances']} instances have a candidate; "
              f"graded by {section['graded_by']}. Random pick {pct(section['random'])}{ci(section['random_ci95'])}, "
@@ -111,6 +135,10 @@ def render_selection(section: dict[str, Any], plot_name: str | None) -> list[str
         lines.append(f"| {name} | {pct(row['accuracy'])}{ci(row.get('accuracy_ci95'))} | "
                      f"{ci(row.get('minus_random_ci95')).strip() or 'n/a'} | {gap} | {cost.get('test_executions', 0)} | "
                      f"{cost.get('container_s', 0.0):.0f} | {cost.get('prompt_tokens', 0) + cost.get('completion_tokens', 0)} |")
+    return _tail(section, lines, plot_name)
+
+
+def _tail(section: dict[str, Any], lines: list[str], plot_name: str | None) -> list[str]:
     if section.get("simulated_model_in"):
         lines += ["", "The SIMULATED model (not a real one) wrote the tests or chose in: "
                   + ", ".join(section["simulated_model_in"])]
@@ -143,17 +171,19 @@ def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
     fig.savefig(path, dpi=100)
 
 
-def write_selection_report(pools: Sequence[Pool], grades: Grades, results: Mapping[str, Sequence[Selection]],
+def write_selection_report(pools: Sequence[Pool], grades: Grades | None, results: Mapping[str, Sequence[Selection]],
                            costs: Mapping[str, dict[str, Any]], out: Path, title: str,
                            predictions_from: str) -> dict[str, Path]:
-    """report.json (its `selection` section), report.md and the plot of selected accuracy against k."""
+    """report.json (its `selection` section), report.md and, with grades, the plot of selected accuracy
+    against k. Without grades (a submission) the section says what was picked and what it cost."""
     import json  # noqa: PLC0415
 
-    section = selection_section(pools, grades, results, costs)
+    section = selection_section(pools, grades, results, costs) if grades is not None else ungraded_section(
+        pools, results, costs)
     section["simulated_model_in"] = sorted(name for name, chosen in results.items()
                                            if any("simulated model" in note for s in chosen for r in s.steps
                                                   for note in r.notes))
-    curve = vote_curve(pools, grades)
+    curve = vote_curve(pools, grades) if grades is not None else None
     plot = None
     if curve is not None:
         section["majority_vote_against_k"] = curve

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from harness.selection.records import Pool, SelectionCost, StepRecord
-from harness.selection.selectors import voting_classes
+from harness.selection.selectors import representative, voting_classes
 
 CHOICE_PROMPT = """An issue in {repo} and {k} candidate patches. Pick the one that fixes the issue.
 Answer with `CHOICE: <number>`.
@@ -69,19 +69,19 @@ class ModelChoice:
         self.earlier = list(records)
 
     def apply(self, pool: Pool, alive: list[int]) -> tuple[StepRecord, SelectionCost]:
-        classes = voting_classes(pool, alive)
+        classes = [(representative(pool, m), m) for m in voting_classes(pool, alive).values()]
         tests = {i: s for r in self.earlier if r.step == "reproduction_rank" for i, s in r.scores.items()}
         # rank: tests passed, then votes, then attempt order
-        reps = sorted(classes.values(), key=lambda m: (-tests.get(m[0], 0.0), -len(m), m[0]))[: self.top_k]
-        options = [m[0] for m in reps]
+        ranked = sorted(classes, key=lambda rm: (-tests.get(rm[0], 0.0), -len(rm[1]), rm[1][0]))[: self.top_k]
+        options = [rep for rep, _ in ranked]
         if not options:
             return StepRecord(step=self.name, kept=[]), SelectionCost()
         patches = {c.index: c.patch for c in pool.candidates}
         blocks = [f"\n## Candidate {n}\nvotes: {len(m)}; reproduction tests passed: "
-                  f"{tests.get(m[0], 'not run')}\n```diff\n{patches[m[0]]}\n```\n" for n, m in enumerate(reps, 1)]
+                  f"{tests.get(rep, 'not run')}\n```diff\n{patches[rep]}\n```\n" for n, (rep, m) in enumerate(ranked, 1)]
         prompt = CHOICE_PROMPT.format(repo=pool.instance.repo, k=len(options), issue=pool.instance.problem_statement,
                                       options="".join(blocks))
-        ranks = {m[0]: tests.get(m[0], 0.0) * 1000 + len(m) for m in reps}
+        ranks = {rep: tests.get(rep, 0.0) * 1000 + len(m) for rep, m in ranked}
         pick, cost = self.chooser.choose(prompt, options, ranks)
         notes = [f"top {len(options)} shown: {options}"]
         if self.chooser.simulated:

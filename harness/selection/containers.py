@@ -2,11 +2,13 @@
 
 Tests are pytest files kept outside the repository (/tmp/monkeys_tests), so a candidate's tree and
 the tests never mix. `triage` runs every test alone on the base commit: a test that does not
-compile, hangs, floods its output or changes the repository is discarded with its evidence and the
-container is reset. `matrix` then gives each candidate one container (a prestarted spare swapped
-in by `reset()`), applies the patch once and runs all surviving tests in one pytest process; when
-that run times out, floods or damages the tree, that candidate's tests run again one by one in
-fresh containers, so one bad (test, candidate) pair cannot take the others with it.
+compile, hangs (a fork bomb meets the pids limit and hangs too), floods its output, changes the
+repository (deletes it, rewrites sources), leaves processes running after it, or kills the
+container is discarded with its evidence and the container is reset. `matrix` then gives each
+candidate one container (a prestarted spare swapped in by `reset()`), applies the patch once and
+runs all surviving tests in one pytest process; when that run times out, floods, damages the tree,
+leaves processes or kills the container, that candidate's tests run again one by one in fresh
+containers, so one bad (test, candidate) pair cannot take the others with it.
 `fresh_pair` is the official harness's way, for the benchmark: a new container per pair.
 """
 
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from docker.errors import APIError
 from pydantic import BaseModel, Field
 
 from sandboxes.base import ExecResult, Limits
@@ -26,6 +29,11 @@ from sandboxes.docker import DockerSandbox
 TEST_DIR = "/tmp/monkeys_tests"
 # The tree's state: a test that changes it (deletes files, rewrites sources) is caught by this.
 FINGERPRINT = "cd /testbed && { git status --porcelain --untracked-files=no; git diff HEAD; } | md5sum"
+# Processes other than docker-init, the keeper (its first child) and this check: a test's leftovers.
+STRAYS = ('keep=" 1 $(cut -d" " -f1 /proc/1/task/1/children 2>/dev/null) $$ $PPID "; n=0; '
+          'for d in /proc/[0-9]*; do p=${d#/proc/}; case "$keep" in *" $p "*) ;; *) [ -e "$d" ] && n=$((n+1));; esac; '
+          'done; echo "$n"')
+KILLED = "the container stopped (the test killed its processes)"
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR) (\S+?)(?:::(\S+))?(?: - .*)?$", re.MULTILINE)
 
 
@@ -101,6 +109,29 @@ class WarmMatrix:
             box.write_file(test.path, test.source)
         return None
 
+    def _run_checked(self, box: DockerSandbox, tests: Sequence[GeneratedTest],
+                     before: str) -> tuple[ExecResult | None, str | None]:
+        """Writes and runs `tests` in one pytest process; the run and what was wrong with it, or None.
+        The run is None when the container stopped under it (a test killed its processes)."""
+        try:
+            for test in tests:
+                box.write_file(test.path, test.source)
+            run = box.exec(pytest_command([t.path for t in tests]), timeout_s=self.timeout_s)
+            if run.timed_out:
+                return run, "hangs (timed out)"
+            if run.output_truncated:
+                return run, "floods its output"
+            if box.exec(FINGERPRINT).stdout != before:
+                # a container whose PID 1 was killed may still answer one exec while it stops
+                time.sleep(0.5)
+                return (None, "kills the container") if not box.is_running() else (run, "changes the repository")
+            strays = box.exec(STRAYS, workdir="/").stdout.strip()
+            if strays != "0":
+                return run, f"leaves {strays or 'unknown'} processes running"
+            return run, None
+        except APIError:  # the engine refuses: the container is not running any more
+            return None, "kills the container"
+
     def triage(self, tests: Sequence[GeneratedTest]) -> tuple[list[GeneratedTest], MatrixResult]:
         """Each test alone on the base commit; keeps those that run cleanly and FAIL there."""
         result = MatrixResult()
@@ -116,15 +147,12 @@ class WarmMatrix:
         with self._sandbox(self.image) as box:
             before = box.exec(FINGERPRINT).stdout
             for test in runnable:
-                self._prepare(box, None, [test])
-                run = box.exec(pytest_command([test.path]), timeout_s=self.timeout_s)
+                run, reason = self._run_checked(box, [test], before)
                 result.executions += 1
-                result.container_s += run.duration_s
-                damaged = box.exec(FINGERPRINT).stdout != before
-                reason = ("hangs (timed out)" if run.timed_out else "floods its output" if run.output_truncated
-                          else "changes the repository" if damaged else None)
+                result.container_s += run.duration_s if run else 0.0
                 if reason is not None:
-                    result.discarded.append(Discarded(test=test.name, reason=reason, evidence=_tail(run)))
+                    result.discarded.append(Discarded(test=test.name, reason=reason,
+                                                      evidence=_tail(run) if run else KILLED))
                     box.reset()
                     before = box.exec(FINGERPRINT).stdout
                     continue
@@ -142,24 +170,25 @@ class WarmMatrix:
     def _candidate(self, box: DockerSandbox, index: int, patch: str,
                    tests: Sequence[GeneratedTest]) -> tuple[list[PairOutcome], int, float]:
         box.reset()
-        problem = self._prepare(box, patch, tests)
+        problem = self._prepare(box, patch, [])
         if problem is not None:
             return [PairOutcome(test=t.name, candidate=index, passed=False, evidence=problem) for t in tests], 0, 0.0
-        before = box.exec(FINGERPRINT).stdout
-        run = box.exec(pytest_command([t.path for t in tests]), timeout_s=self.timeout_s)
-        if not (run.timed_out or run.output_truncated) and box.exec(FINGERPRINT).stdout == before:
+        run, reason = self._run_checked(box, tests, box.exec(FINGERPRINT).stdout)
+        if reason is None and run is not None:
             verdicts = file_results(run.stdout, tests)
             return ([PairOutcome(test=t.name, candidate=index, passed=verdicts[t.name]) for t in tests],
                     len(tests), run.duration_s)
-        outcomes, seconds = [], run.duration_s
+        outcomes, seconds = [], run.duration_s if run else 0.0
         for test in tests:  # one bad pair: the rest again one by one, each in a clean container
             box.reset()
-            self._prepare(box, patch, [test])
-            alone = box.exec(pytest_command([test.path]), timeout_s=self.timeout_s)
-            seconds += alone.duration_s
-            ok = not (alone.timed_out or alone.output_truncated) and file_results(alone.stdout, [test])[test.name]
-            outcomes.append(PairOutcome(test=test.name, candidate=index, passed=ok,
-                                        evidence="" if ok else _tail(alone, 300)))
+            self._prepare(box, patch, [])
+            alone, why = self._run_checked(box, [test], box.exec(FINGERPRINT).stdout)
+            seconds += alone.duration_s if alone else 0.0
+            # a pair that hangs, floods, damages or kills fails; its verdict is what pytest said otherwise
+            ok = alone is not None and why is None and file_results(alone.stdout, [test])[test.name]
+            evidence = "" if ok else f"{why or 'failed'}: " + (_tail(alone, 300) if alone else KILLED)
+            outcomes.append(PairOutcome(test=test.name, candidate=index, passed=ok, evidence=evidence))
+        box.reset()  # the last pair may have stopped this container
         return outcomes, len(tests), seconds
 
     def matrix(self, candidates: dict[int, str], tests: Sequence[GeneratedTest]) -> MatrixResult:

@@ -1,12 +1,19 @@
 """Vote keys of patches: equivalent edits share a key.
 
-A patch is read as, per touched file, the lines it removes and the lines it adds (hunk
-positions and context lines are ignored: two patches making the same edit with different
-context or offsets are one vote). Python code is compared by its tokens: comments, blank
-lines, line breaks inside brackets, spacing and quote style do not split a vote; where a
-block parses on its own, by its AST (redundant parentheses, trailing commas). Indentation is
-kept as relative INDENT/DEDENT tokens, since it is meaning in Python. Other files: lines with
-whitespace collapsed. New files at the repository root (agents' reproduction scripts) do not vote. A patch that cannot be parsed keys by its whitespace-collapsed text.
+A patch is read as, per touched file, what its header says (new, deleted, renamed or copied
+from where, mode changes) and the lines it removes and adds (hunk positions, context lines
+and `index` blob ids are ignored: two patches making the same edit with different context or
+offsets are one vote). Python code is compared by its tokens: comments, blank lines, line
+breaks inside brackets, spacing and quote style do not split a vote; where a block parses on
+its own, by its AST (redundant parentheses, trailing commas), without its bare string
+statements: a change that only adds, removes or rewrites whole docstrings is documentation,
+like a comment, and does not split a vote (an edit to some lines inside a docstring that the
+hunk does not hold whole is compared as text, and does split it). Indentation is kept as
+relative INDENT/DEDENT tokens, since it is meaning in Python. Other files: lines with
+whitespace collapsed. Line endings count: a patch with CRLF lines does not merge with its LF
+twin (one of them may not apply). New files at the repository root (agents' reproduction
+scripts) do not vote. A patch that cannot be parsed (binary, garbage, a miscounted hunk) keys
+by its whitespace-collapsed text. Keys are cached per patch text (a pool asks many times).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import io
 import re
 import textwrap
 import tokenize
+from functools import lru_cache
 
 from harness.problems.patches import _Corrupt, parse_patch  # noqa: PLC2701 - the project's own diff reader
 
@@ -26,8 +34,8 @@ _SPACE = re.compile(r"\s+")
 def _python_tokens(block: str) -> str:
     source = textwrap.dedent(block)
     try:
-        return "ast:" + ast.dump(ast.parse(source))
-    except (SyntaxError, ValueError):
+        return "ast:" + ast.dump(_without_docstrings(ast.parse(source)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     out: list[str] = []
     try:
@@ -46,9 +54,20 @@ def _python_tokens(block: str) -> str:
                 out.append(tok.string)
     except tokenize.TokenError:
         pass  # EOF inside brackets: every token was already read
-    except (IndentationError, SyntaxError):
+    except (IndentationError, SyntaxError, RecursionError, MemoryError):
         return "txt:" + _plain(block)  # cut short: the tokens so far would merge different edits
     return "tok:" + " ".join(out)
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """Bare string statements dropped (docstrings; elsewhere they do nothing); an emptied body gets `pass`."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                            and isinstance(s.value.value, str))]
+            node.body = kept or ([ast.Pass()] if not isinstance(node, ast.Module) else [])
+    return tree
 
 
 def _string_value(literal: str) -> str:
@@ -87,14 +106,28 @@ def _scratch_file(header_lines: list[str], path: str) -> bool:
     return created and "/" not in path
 
 
+# What a file header says that changes the tree (not `index` blob ids, not the similarity score).
+_HEADER_FACTS = ("new file mode", "deleted file mode", "old mode", "new mode", "rename from", "rename to",
+                 "copy from", "copy to")
+
+
+def _header_facts(header_lines: list[str]) -> str:
+    facts = [line.rstrip("\r\n") for line in header_lines if line.startswith(_HEADER_FACTS)]
+    created = any(line.startswith("--- /dev/null") for line in header_lines)
+    deleted = any(line.startswith("+++ /dev/null") for line in header_lines)
+    facts += ["created"] * created + ["deleted"] * deleted
+    return "[" + "; ".join(sorted(set(facts))) + "]" if facts else ""
+
+
 def normalized_patch(patch: str) -> str:
     """The normalized text two equivalent patches share (see the module docstring)."""
+    crlf = "crlf:" if "\r\n" in patch else ""
     try:
         files = parse_patch(patch)
     except _Corrupt:
-        return "raw:" + _plain(patch)
+        return crlf + "raw:" + _plain(patch)
     if not files:
-        return "raw:" + _plain(patch)
+        return crlf + "raw:" + _plain(patch)
     parts: list[str] = []
     for file_patch in sorted(files, key=lambda f: f.path() or ""):
         path = file_patch.path() or ""
@@ -104,10 +137,12 @@ def normalized_patch(patch: str) -> str:
         runs = [run for hunk in file_patch.hunks for run in _change_runs(hunk.lines)]
         changes = [(norm(old), norm(new)) for old, new in runs]
         # a run that only moves comments, blank lines or formatting changes nothing
-        parts.append(path + "".join(f"\n-{old}\n+{new}" for old, new in changes if old != new))
-    return "\n\n".join(parts)
+        parts.append(path + _header_facts(file_patch.header_lines)
+                     + "".join(f"\n-{old}\n+{new}" for old, new in changes if old != new))
+    return crlf + "\n\n".join(parts)
 
 
+@lru_cache(maxsize=8192)
 def vote_key(patch: str) -> str | None:
     """The vote class of a patch; None for an empty patch (it never votes)."""
     if not patch.strip():

@@ -59,6 +59,7 @@ class StepRecord(BaseModel):
     kept: list[int]
     scores: dict[int, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    evidence: list[dict[str, str]] = Field(default_factory=list)  # e.g. each discarded test: reason, output tail
 
 
 class SelectionCost(BaseModel):

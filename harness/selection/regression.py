@@ -10,6 +10,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
+from docker.errors import APIError
+
 from harness.problems.patches import patched_paths
 from harness.selection.containers import _RESULT
 from harness.selection.records import Pool, SelectionCost, StepRecord
@@ -82,8 +84,13 @@ class RegressionFilter:
             for index, patch in patches.items():
                 if patch not in outcome:
                     box.reset()
-                    applied = box.apply_patch(patch)
-                    run = box.exec(_command(tests), timeout_s=self.timeout_s) if applied.applied else None
+                    try:
+                        applied = box.apply_patch(patch)
+                        run = box.exec(_command(tests), timeout_s=self.timeout_s) if applied.applied else None
+                    except APIError:  # the candidate's code stopped the container: it breaks everything
+                        record.notes.append(f"candidate {index}: the container stopped under its test run")
+                        box.reset()
+                        run = None
                     if run is not None:
                         cost.test_executions += 1
                         cost.container_s += run.duration_s

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from harness.selection.containers import GeneratedTest, MatrixResult, WarmMatrix
 from harness.selection.records import Pool, PublicInstance, SelectionCost, StepRecord
-from harness.selection.selectors import voting_classes
+from harness.selection.selectors import representative, voting_classes
 
 _FENCE = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)
 WRITER_PROMPT = """You are writing a test that reproduces this issue in the repository {repo}.
@@ -98,9 +98,10 @@ class ReproductionRank:
         kept_tests, triage = runner.triage(tests)
         for bad in triage.discarded:
             record.notes.append(f"test {bad.test} discarded: {bad.reason}")
-        classes = voting_classes(pool, alive)
+            record.evidence.append({"test": bad.test, "discarded": bad.reason, "output": bad.evidence})
+        reps = {representative(pool, members): members for members in voting_classes(pool, alive).values()}
         by_index = {c.index: c.patch for c in pool.candidates}
-        result = runner.matrix({members[0]: by_index[members[0]] for members in classes.values()}, kept_tests)
+        result = runner.matrix({rep: by_index[rep] for rep in reps}, kept_tests)
         result.discarded = triage.discarded
         self.last = result
         cost = cost.add(SelectionCost(test_executions=triage.executions + result.executions,
@@ -108,8 +109,10 @@ class ReproductionRank:
         if not kept_tests:
             record.notes.append("no test fails on the base commit: all kept")
             return record, cost
-        for members in classes.values():
-            passed = sum(result.passed(t.name, members[0]) for t in kept_tests)
+        record.evidence += [{"test": o.test, "candidate": str(o.candidate), "failed": o.evidence}
+                            for o in result.outcomes if not o.passed and o.evidence]
+        for rep, members in reps.items():
+            passed = sum(result.passed(t.name, rep) for t in kept_tests)
             for index in members:
                 record.scores[index] = float(passed)
         best = max(record.scores.values(), default=0.0)

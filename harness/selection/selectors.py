@@ -68,6 +68,14 @@ def voting_classes(pool: Pool, alive: Sequence[int]) -> dict[str, list[int]]:
     return classes
 
 
+def representative(pool: Pool, members: Sequence[int]) -> int:
+    """The member of a vote class to submit: its most frequent exact text, the earliest on a tie
+    (the class's members may differ in context lines or blob ids, which decide whether it applies)."""
+    by_index = {c.index: c.patch for c in pool.candidates}
+    counts = Counter(by_index[i] for i in members)
+    return max(members, key=lambda i: (counts[by_index[i]], -i))
+
+
 class MajorityVote:
     """The largest class of normalized patches; ties broken at random (seeded per instance)."""
 
@@ -88,7 +96,7 @@ class MajorityVote:
         if len(winners) > 1:
             notes.append(f"tie between {len(winners)} classes, broken at random")
         scores = {i: float(len(m)) for m in classes.values() for i in m}
-        return StepRecord(step=self.name, kept=[chosen[0]], scores=scores, notes=notes), SelectionCost()
+        return StepRecord(step=self.name, kept=[representative(pool, chosen)], scores=scores, notes=notes), SelectionCost()
 
 
 class RewardScore:

@@ -57,3 +57,44 @@ def test_a_new_scratch_script_at_the_root_does_not_split_the_vote():
     assert vote_key(BASE + script) == vote_key(BASE)
     package_file = script.replace("reproduce_bug.py", "pkg/new.py")
     assert vote_key(BASE + package_file) != vote_key(BASE)
+
+
+def test_docstring_only_changes_do_not_split_a_vote():
+    plain = diff("m.py", ["    return a"], ["    return a + 1"])
+    documented = diff("m.py", ["    return a"], ['    """Add one (issue 42)."""', "    return a + 1"])
+    rewritten = diff("m.py", ['    """Old words."""'], ['    """New words,', "    on two lines.", '    """'])
+    assert vote_key(documented) == vote_key(plain)
+    assert vote_key(plain + rewritten.split("\n", 3)[3]) == vote_key(plain)  # a docstring-only hunk adds nothing
+    # a string that is a value is code, not documentation
+    assert vote_key(diff("m.py", ["x = 1"], ["x = 'a'"])) != vote_key(diff("m.py", ["x = 1"], ["x = 'b'"]))
+
+
+def test_what_a_file_header_says_splits_a_vote():
+    rename = "diff --git a/old.py b/new.py\nsimilarity index 100%\nrename from old.py\nrename to new.py\n"
+    other = rename.replace("old.py", "other.py")
+    assert vote_key(rename) != vote_key(other)
+    assert vote_key(rename) == vote_key(rename.replace("similarity index 100%", "similarity index 98%"))
+    mode = "diff --git a/x.sh b/x.sh\nold mode 100644\nnew mode 100755\n"
+    assert vote_key(mode) != vote_key(mode.replace("100755", "100700"))
+    created = ("diff --git a/pkg/new.py b/pkg/new.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/new.py\n"
+               "@@ -0,0 +1,1 @@\n+x = 1\n")
+    edited = "diff --git a/pkg/new.py b/pkg/new.py\n--- a/pkg/new.py\n+++ b/pkg/new.py\n@@ -1,0 +1,1 @@\n+x = 1\n"
+    assert vote_key(created) != vote_key(edited)
+
+
+def test_line_endings_count():
+    assert vote_key(BASE.replace("\n", "\r\n")) != vote_key(BASE)
+    assert vote_key(BASE.replace("\n", "\r\n")) == vote_key(BASE.replace("\n", "\r\n").replace("a + 1", "a+1"))
+
+
+def test_adversarial_patches_key_without_failing():
+    binary = ("diff --git a/x.png b/x.png\nindex 111..222 100644\nGIT binary patch\nliteral 5\nMcmZ?wbhEa8+\n\n"
+              "literal 0\nHcmV?d00001\n\n")
+    assert vote_key(binary) != vote_key(binary.replace("McmZ?wbhEa8+", "McmZ?wbhEa9+"))
+    deep = diff("m.py", ["x = 1"], ["x = " + "(" * 5000 + "1" + ")" * 5000])
+    assert vote_key(deep) != vote_key(diff("m.py", ["x = 1"], ["x = " + "(" * 5000 + "2" + ")" * 5000]))
+    garbage = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-x\n"
+    assert normalized_patch(garbage).startswith("raw:")
+    assert vote_key("\0\0\xff") is not None and vote_key(BASE.replace("a + 1", "a\0 + 1")) != vote_key(BASE)
+    many = diff("m.py", ["x = 1"], [f"x{i} = {i}" for i in range(20000)])
+    assert vote_key(many) != vote_key(many.replace("x19999 = 19999", "x19999 = 0"))

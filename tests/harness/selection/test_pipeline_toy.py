@@ -59,32 +59,58 @@ def test_cli_with_container_steps_reads_no_hidden_field(tmp_path, toy_instance):
                              + "\n" for p in [toy_patch("wrong"), BREAKS, gold, toy_patch("partial"), BREAKS]))
     script = tmp_path / "tests.jsonl"
     script.write_text("".join(json.dumps({"instance_id": row["instance_id"], "name": t.name, "source": t.source}) + "\n"
-                              for t in [DIV, MEAN, BAD[0]]))
+                              for t in [DIV, MEAN, BAD[0], BAD[2]]))
     config = tmp_path / "select.yaml"
     config.write_text("selectors:\n  - {filters: [regression_filter, reproduction_rank], choose: model_choice}\n")
     got = []
-    for blank in (False, True):
+    for blank in ("none", "empty", "removed"):
         data = dict(row)
-        if blank:
+        if blank == "empty":
             data.update(FAIL_TO_PASS="[]", PASS_TO_PASS="[]", test_patch="", patch="")
+        elif blank == "removed":
+            data = {k: v for k, v in data.items() if k not in ("FAIL_TO_PASS", "PASS_TO_PASS", "test_patch", "patch")}
         dataset = tmp_path / f"d{blank}.jsonl"
         dataset.write_text(json.dumps(data) + "\n")
         out = tmp_path / f"o{blank}"
         assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out),
-                     "--config", str(config), "--simulated-tests", str(script)]) == 0
+                     "--config", str(config), "--simulated-tests", str(script), "--test-timeout", "8",
+                     "--tests-per-instance", "4"]) == 0
         got.append((out / "predictions.jsonl").read_text())
-    assert got[0] == got[1]
+    assert got[0] == got[1] == got[2]
     assert json.loads(got[0])["model_patch"] == gold
+    # the discarded tests are recorded with their evidence in selection.json
+    (steps,) = [s["steps"] for s in json.loads((tmp_path / "onone" / "selection.json").read_text())[
+        "regression_filter+reproduction_rank+model_choice"]]
+    evidence = {e["test"]: e for e in steps[1]["evidence"] if "discarded" in e}
+    assert evidence["hangs"]["discarded"] == "hangs (timed out)" and "timed out" in evidence["hangs"]["output"]
+    assert evidence["passes_on_base"]["discarded"] == "passes on the base commit"
     # graded afterwards: the fix is the only resolved candidate (index 2)
     grades = tmp_path / "verdicts.jsonl"
     grades.write_text("".join(json.dumps({"problem_id": row["instance_id"], "sample_index": i, "passed": i == 2}) + "\n"
                               for i in range(5)))
     out = tmp_path / "graded"
     assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out), "--config", str(config),
-                 "--simulated-tests", str(script), "--grades", str(grades)]) == 0
+                 "--simulated-tests", str(script), "--grades", str(grades), "--test-timeout", "8"]) == 0
     section = json.loads((out / "report.json").read_text())["selection"]
     name = "regression_filter+reproduction_rank+model_choice"
     assert section["selectors"][name]["accuracy"] == 1.0 and section["random"] == 0.2
     assert section["selectors"][name]["cost"]["test_executions"] > 0
     assert section["simulated_model_in"] == [name]
     assert "SIMULATED model" in (out / "report.md").read_text()
+
+
+def test_a_candidate_that_kills_the_container_is_dropped_and_the_filter_goes_on(docker_engine, docker_run_id, toy_instance):
+    from harness.selection.regression import RegressionFilter
+
+    row, _ = toy_instance
+    killer = toy_patch("gold").replace(
+        "+    return a / b", "+    return (lambda os: [os.kill(int(p), 9) for p in os.listdir('/proc') if p.isdigit() "
+        "and int(p) not in (1, os.getpid())])(__import__('os')) or a / b")
+    pool = Pool(instance=PublicInstance.of_row(row), candidates=tuple(
+        CandidatePatch(index=i, patch=p) for i, p in enumerate([killer, toy_patch("gold"), BREAKS])))
+    regression = RegressionFilter(timeout_s=30, limits=Limits(wall_s=30, cpu_s=30, output_bytes=1 << 20, processes=128))
+    record, cost = regression.apply(pool, [0, 1, 2])
+    assert record.kept == [1]
+    assert any(note.startswith("candidate 0 breaks 6") for note in record.notes)  # every test: its run was killed
+    assert any(note.startswith("candidate 2 breaks 2") for note in record.notes)  # the next candidate still ran
+    assert cost.test_executions == 4

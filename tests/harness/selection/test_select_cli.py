@@ -100,3 +100,24 @@ def test_select_from_a_run_directory(tmp_path):
     section = json.loads((run / "selection" / "report.json").read_text())["selection"]
     assert section["selectors"]["majority_vote"]["accuracy"] == 0.5
     assert section["instances_without_candidates"] == ["o__r-2"]
+
+
+def test_bad_input_is_refused_before_any_work_with_a_message_naming_it(tmp_path, capsys):
+    dataset, preds = write(tmp_path, False)
+    base = ["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(tmp_path / "o")]
+    cases = [("selectors:\n  - {choose: best}\n", "selector 1: choose"),
+             ("selectors:\n  - {filters: [reproduction_rank]}\n", "need a model: give --selection-model-url"),
+             ("selectors: []\n", "expected `selectors:` with a list"),
+             ("selectors: [\n", "not valid YAML")]
+    for text, message in cases:
+        config = tmp_path / "c.yaml"
+        config.write_text(text)
+        assert main([*base, "--config", str(config)]) == 2
+        assert message in capsys.readouterr().err
+    assert main([*base, "--grades", str(tmp_path / "none.jsonl")]) == 2
+    assert "--grades: not found" in capsys.readouterr().err
+    assert main(["select", "--dataset", str(dataset), "--samples", str(preds)]) == 2
+    assert "--out DIR is needed" in capsys.readouterr().err
+    assert main(["select", str(tmp_path), "--dataset", str(dataset), "--samples", str(preds)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -60,3 +60,9 @@ def test_steps_needing_containers_or_a_model_must_be_given():
         Selector(SelectionConfig(filters=["regression_filter"]))
     with pytest.raises(ValidationError):
         SelectionConfig(choose="best_guess")
+
+
+def test_the_submitted_member_of_a_class_is_its_most_frequent_text():
+    # three votes for the fix: one spelling once (first), the other twice; the twice-seen text is submitted
+    p = pool(WRONG, FIX_REFORMATTED, FIX, WRONG, FIX)
+    assert Selector(SelectionConfig(choose="majority_vote")).select(p).selected == 2
