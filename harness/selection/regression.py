@@ -57,6 +57,26 @@ class RegressionFilter:
         self.limits = limits or Limits(wall_s=timeout_s, cpu_s=int(timeout_s), memory_bytes=4 << 30,
                                        processes=256, output_bytes=4 << 20)
 
+    def _passing_with(self, box: DockerSandbox, patch: str, tests: list[str], before: set[str], cost: SelectionCost,
+                      notes: list[str], index: int) -> set[str]:
+        """The tests that pass with the candidate applied. A run that breaks some is repeated once and a
+        test passing in either run counts as passing: a flaky test alone does not drop a candidate."""
+        box.reset()
+        passed: set[str] = set()
+        try:
+            if not box.apply_patch(patch).applied:
+                return passed
+            for _ in range(2):
+                run = box.exec(_command(tests), timeout_s=self.timeout_s)
+                cost.test_executions += 1
+                cost.container_s += run.duration_s
+                passed |= passed_tests(run.stdout)
+                if not before - passed or run.timed_out:
+                    break
+        except APIError:  # the candidate's code stopped the container: it breaks everything it did not pass
+            notes.append(f"candidate {index}: the container stopped under its test run")
+        return passed
+
     def apply(self, pool: Pool, alive: list[int]) -> tuple[StepRecord, SelectionCost]:
         record = StepRecord(step=self.name, kept=list(alive))
         cost = SelectionCost()
@@ -83,18 +103,7 @@ class RegressionFilter:
             kept = []
             for index, patch in patches.items():
                 if patch not in outcome:
-                    box.reset()
-                    try:
-                        applied = box.apply_patch(patch)
-                        run = box.exec(_command(tests), timeout_s=self.timeout_s) if applied.applied else None
-                    except APIError:  # the candidate's code stopped the container: it breaks everything
-                        record.notes.append(f"candidate {index}: the container stopped under its test run")
-                        box.reset()
-                        run = None
-                    if run is not None:
-                        cost.test_executions += 1
-                        cost.container_s += run.duration_s
-                    outcome[patch] = passed_tests(run.stdout) if run is not None else set()
+                    outcome[patch] = self._passing_with(box, patch, tests, before, cost, record.notes, index)
                 broken = before - outcome[patch]
                 record.scores[index] = -float(len(broken))
                 if broken:

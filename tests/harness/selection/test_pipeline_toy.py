@@ -113,4 +113,21 @@ def test_a_candidate_that_kills_the_container_is_dropped_and_the_filter_goes_on(
     assert record.kept == [1]
     assert any(note.startswith("candidate 0 breaks 6") for note in record.notes)  # every test: its run was killed
     assert any(note.startswith("candidate 2 breaks 2") for note in record.notes)  # the next candidate still ran
-    assert cost.test_executions == 4
+    assert cost.test_executions == 6  # base, then each candidate; one that breaks a test runs twice
+
+
+def test_a_test_that_fails_once_with_a_candidate_does_not_drop_it(docker_engine, docker_run_id, toy_instance):
+    from harness.selection.regression import RegressionFilter
+
+    row, _ = toy_instance
+    # the fix, plus add() that answers wrong on its first call in a container only (a flaky test stand-in)
+    flaky = toy_patch("gold").replace(
+        "+    return a / b", "+    if not __import__('os').path.exists('/tmp/seen'):\n"
+        "+        open('/tmp/seen', 'w').close()\n+        return None\n+    return a / b").replace(
+        "@@ -15,10 +15,12 @@", "@@ -15,10 +15,15 @@")
+    pool = Pool(instance=PublicInstance.of_row(row), candidates=tuple(
+        CandidatePatch(index=i, patch=p) for i, p in enumerate([flaky, BREAKS])))
+    regression = RegressionFilter(timeout_s=30, limits=Limits(wall_s=30, cpu_s=30, output_bytes=1 << 20, processes=128))
+    record, cost = regression.apply(pool, [0, 1])
+    assert record.kept == [0] and record.scores == {0: 0.0, 1: -2.0}
+    assert cost.test_executions == 5  # base; flaky twice (its first run broke test_div_exact); BREAKS twice
