@@ -149,7 +149,7 @@ def _tail(section: dict[str, Any], lines: list[str], plot_name: str | None) -> l
     return lines + [""]
 
 
-def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
+def plot_vote_curve(curve: dict[str, Any], path: Path, title: str, random_pick: float | None = None) -> None:
     import matplotlib  # lazy: slow to import
 
     matplotlib.use("Agg")
@@ -159,6 +159,8 @@ def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
     ax = fig.subplots()
     ax.plot(curve["ks"], curve["coverage"], marker="o", label="coverage (oracle)")
     ax.plot(curve["ks"], curve["majority_vote"], marker="s", label="majority vote (normalized patches)")
+    if random_pick is not None:  # a random pick's expected accuracy does not depend on k
+        ax.axhline(random_pick, color="grey", linestyle="--", label="random pick (expected)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(curve["ks"], labels=[str(k) for k in curve["ks"]])
     ax.set_ylim(0.0, 1.0)
@@ -188,7 +190,7 @@ def write_selection_report(pools: Sequence[Pool], grades: Grades | None, results
     if curve is not None:
         section["majority_vote_against_k"] = curve
         plot = SELECTION_EVAL_PLOT
-        plot_vote_curve(curve, out / plot, f"{title}: selected (majority vote) vs coverage")
+        plot_vote_curve(curve, out / plot, f"{title}: selected (majority vote) vs coverage", section.get("random"))
     paths = {"selection_report": out / "report.json", "selection_report_md": out / "report.md"}
     paths["selection_report"].write_text(json.dumps({"run": title, "predictions_from": predictions_from,
                                            "selection": section}, indent=1), encoding="utf-8")
