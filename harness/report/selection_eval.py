@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.report.selection_curve import selection_curve
-from harness.selection.normalize import vote_key
+from harness.selection.normalize import NO_OP_KEY, vote_key
 from harness.selection.records import Pool, Selection
 
 SELECTION_EVAL_PLOT = "selection_k.png"
@@ -95,8 +95,10 @@ def vote_curve(pools: Sequence[Pool], grades: Grades, n_subsets: int = 200) -> d
     problems = []  # as the section counts: instances with a candidate, their non-empty candidates
     for pool in pools:
         got = grades.get(pool.instance.instance_id, {})
-        problems.append([(vote_key(c.patch), bool(got.get(c.index, False)), c.score) for c in pool.candidates
-                         if c.patch.strip()])
+        # a no-op patch (scratch files only) never votes here; the selector lets it vote only when alone,
+        # and such patches are almost never right (1 of 335 in the Lite pools), so the curves agree
+        problems.append([(None if vote_key(c.patch) == NO_OP_KEY else vote_key(c.patch), bool(got.get(c.index, False)),
+                          c.score) for c in pool.candidates if c.patch.strip()])
     problems = [p for p in problems if p]
     if not problems:
         return None
