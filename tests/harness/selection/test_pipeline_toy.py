@@ -133,3 +133,21 @@ def test_a_test_that_fails_once_with_a_candidate_does_not_drop_it(docker_engine,
     record, cost = regression.apply(pool, [0, 1])
     assert record.kept == [0] and record.scores == {0: 0.0, 1: -2.0}
     assert cost.test_executions == 5  # base; flaky twice (its first run broke test_div_exact); BREAKS twice
+
+
+def test_missing_instance_images_are_refused_before_any_step_runs(tmp_path, docker_engine, capsys):
+    import json
+
+    from harness.cli import main
+
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text(json.dumps({"instance_id": "a__b-1", "repo": "a/b", "image": "monkeys-test/absent:none"}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"instance_id": "a__b-1", "model_patch": toy_patch("gold")}) + "\n")
+    config = tmp_path / "c.yaml"
+    config.write_text("selectors:\n  - {filters: [regression_filter], choose: majority_vote}\n")
+    out = tmp_path / "out"
+    assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "1 instance image(s) are not on the Docker engine" in err and "monkeys-test/absent:none" in err
+    assert not out.exists()
