@@ -151,3 +151,38 @@ def test_missing_instance_images_are_refused_before_any_step_runs(tmp_path, dock
     err = capsys.readouterr().err
     assert "1 instance image(s) are not on the Docker engine" in err and "monkeys-test/absent:none" in err
     assert not out.exists()
+
+
+def test_tests_that_import_an_edited_module_are_found_with_git_grep(tmp_path):
+    import subprocess
+
+    from harness.selection.regression import import_pattern
+
+    files = {"src/_pytest/assertion/rewrite.py": "x = 1\n", "pylint/checkers/misc.py": "x = 1\n",
+             "testing/test_assertrewrite.py": "from _pytest.assertion.rewrite import x\n",
+             "testing/test_other.py": "import _pytest.assertion.rewriter\n",  # another module
+             "tests/checkers/unittest_misc.py": "from pylint.checkers import misc\n",
+             "tests/checkers/test_misc_format.py": "from pylint.checkers import (base,\n    misc_other)\n",
+             "tests/lint/test_misc_run.py": "from pylint.checkers import base, misc\n",
+             "pylint/lint/run.py": "from pylint.checkers import misc\n"}  # imports it, but is not a test
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+
+    def importers(pattern: str) -> list[str]:
+        found = subprocess.run(["git", "grep", "-l", "-E", pattern, "--", "*test*.py"], cwd=tmp_path,
+                               capture_output=True, text=True)
+        return found.stdout.split()
+
+    assert importers(import_pattern("_pytest.assertion.rewrite")) == ["testing/test_assertrewrite.py"]
+    tree = list(files)
+    assert related_test_files(["src/_pytest/assertion/rewrite.py", "test_bug.py"], tree, importers=importers) == [
+        "testing/test_assertrewrite.py"]
+    # by name first (unittest_misc.py), then nothing else is asked for
+    assert related_test_files(["pylint/checkers/misc.py"], tree, importers=importers) == ["tests/checkers/unittest_misc.py"]
+    tree.remove("tests/checkers/unittest_misc.py")
+    (tmp_path / "tests/checkers/unittest_misc.py").unlink()
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    assert related_test_files(["pylint/checkers/misc.py"], tree, importers=importers) == ["tests/lint/test_misc_run.py"]
