@@ -116,13 +116,6 @@ class DockerSandbox:
             raise RuntimeError("the sandbox is closed")
         return self._container_id
 
-    def is_running(self) -> bool:
-        """Whether the current container still runs (a test may have killed its processes, PID 1 too)."""
-        try:
-            return bool(self._client.api.inspect_container(self.container_id)["State"]["Running"])
-        except NotFound:
-            return False
-
     def _container_config(self) -> dict[str, Any]:
         lim = self.limits
         return dict(

@@ -71,11 +71,13 @@ def add_select_parser(sub: argparse._SubParsersAction) -> None:
                         "from these (demo, tests); model_choice is then the simulated chooser too")
 
 
-def _run_dir_pools(run_dir: Path) -> list:
+def _run_dir_pools(run_dir: Path) -> tuple[list, bool]:
+    """The run's pools, and whether its attempts came from the simulated model."""
     from harness.runview import open_store
     from harness.selection.pools import build_pools
 
     with open_store(run_dir) as store:
+        meta = store.meta()
         problems = store.problems()
         attempts: dict[str, list] = {}
         for attempt in store.attempts():
@@ -85,7 +87,8 @@ def _run_dir_pools(run_dir: Path) -> list:
             contents = store.candidate_contents(problem.id)
             rows = sorted(attempts.get(problem.id, []), key=lambda a: a.index)
             samples[problem.id] = [(contents.get(a.candidate_key, "") if a.candidate_key else "", a.score) for a in rows]
-        return build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
+        pools = build_pools([{**p.data, "instance_id": p.id} for p in problems], samples, source=run_dir.name)
+        return pools, bool(meta and meta.simulated)
 
 
 def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
@@ -106,13 +109,17 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Path]:
     configs = load_configs(args.config)
     steps = steps_for(configs, scripted=args.simulated_tests, url=args.selection_model_url, model=args.selection_model,
                       test_timeout_s=args.test_timeout, tests_per_instance=args.tests_per_instance)
-    pools = _run_dir_pools(args.run_dir) if args.run_dir is not None else pools_from_files(args.dataset, args.samples)
+    pools, simulated = _run_dir_pools(args.run_dir) if args.run_dir is not None else (
+        pools_from_files(args.dataset, args.samples), False)
+    if simulated:
+        print("monkeys select: the run's attempts came from the SIMULATED model (not a real one)", file=sys.stderr)
     check_images(pools, configs)
     results, paths = write_selection(pools, configs, out, args.model, steps)
     grades_path = args.grades or (args.run_dir / "verdicts.jsonl" if args.run_dir is not None else None)
     grades = read_grades(grades_path) if grades_path is not None and grades_path.is_file() else None
     costs = {name: total_cost(chosen) for name, chosen in results.items()}
-    paths |= write_selection_report(pools, grades, results, costs, out, args.model, configs[0].label())
+    paths |= write_selection_report(pools, grades, results, costs, out, args.model, configs[0].label(),
+                                    attempts_simulated=simulated)
     without = [s.instance_id for s in results[configs[0].label()] if s.selected is None]
     print(f"monkeys select: predictions.jsonl holds {len(pools) - len(without)} of {len(pools)} instances"
           + (f"; no candidate (no line): {', '.join(without[:5])}{' ...' if len(without) > 5 else ''}" if without else ""),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.report.selection_curve import selection_curve
-from harness.selection.normalize import vote_key
+from harness.selection.normalize import NO_OP_KEY, vote_key
 from harness.selection.records import Pool, Selection
 
 SELECTION_EVAL_PLOT = "selection_k.png"
@@ -90,11 +90,15 @@ def ungraded_section(pools: Sequence[Pool], selections: Mapping[str, Sequence[Se
 
 
 def vote_curve(pools: Sequence[Pool], grades: Grades, n_subsets: int = 200) -> dict[str, Any] | None:
-    """Majority vote over normalized patches against k, beside coverage (random k-subsets)."""
-    problems = []
+    """Majority vote over normalized patches against k, beside coverage (random k-subsets), over the
+    same instances and candidates as the section: at k=1 both equal the random pick's expectation."""
+    problems = []  # as the section counts: instances with a candidate, their non-empty candidates
     for pool in pools:
         got = grades.get(pool.instance.instance_id, {})
-        problems.append([(vote_key(c.patch), bool(got.get(c.index, False)), c.score) for c in pool.candidates])
+        # a no-op patch (scratch files only) never votes here; the selector lets it vote only when alone,
+        # and such patches are almost never right (1 of 335 in the Lite pools), so the curves agree
+        problems.append([(None if vote_key(c.patch) == NO_OP_KEY else vote_key(c.patch), bool(got.get(c.index, False)),
+                          c.score) for c in pool.candidates if c.patch.strip()])
     problems = [p for p in problems if p]
     if not problems:
         return None
@@ -139,6 +143,9 @@ def render_selection(section: dict[str, Any], plot_name: str | None) -> list[str
 
 
 def _tail(section: dict[str, Any], lines: list[str], plot_name: str | None) -> list[str]:
+    if section.get("attempts_simulated"):
+        lines += ["", "The candidate patches were made by the SIMULATED model (not a real one): these are not a "
+                  "real model's numbers."]
     if section.get("simulated_model_in"):
         lines += ["", "The SIMULATED model (not a real one) wrote the tests or chose in: "
                   + ", ".join(section["simulated_model_in"])]
@@ -149,7 +156,7 @@ def _tail(section: dict[str, Any], lines: list[str], plot_name: str | None) -> l
     return lines + [""]
 
 
-def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
+def plot_vote_curve(curve: dict[str, Any], path: Path, title: str, random_pick: float | None = None) -> None:
     import matplotlib  # lazy: slow to import
 
     matplotlib.use("Agg")
@@ -159,6 +166,8 @@ def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
     ax = fig.subplots()
     ax.plot(curve["ks"], curve["coverage"], marker="o", label="coverage (oracle)")
     ax.plot(curve["ks"], curve["majority_vote"], marker="s", label="majority vote (normalized patches)")
+    if random_pick is not None:  # a random pick's expected accuracy does not depend on k
+        ax.axhline(random_pick, color="grey", linestyle="--", label="random pick (expected)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(curve["ks"], labels=[str(k) for k in curve["ks"]])
     ax.set_ylim(0.0, 1.0)
@@ -173,7 +182,7 @@ def plot_vote_curve(curve: dict[str, Any], path: Path, title: str) -> None:
 
 def write_selection_report(pools: Sequence[Pool], grades: Grades | None, results: Mapping[str, Sequence[Selection]],
                            costs: Mapping[str, dict[str, Any]], out: Path, title: str,
-                           predictions_from: str) -> dict[str, Path]:
+                           predictions_from: str, attempts_simulated: bool = False) -> dict[str, Path]:
     """report.json (its `selection` section), report.md and, with grades, the plot of selected accuracy
     against k. Without grades (a submission) the section says what was picked and what it cost."""
     import json  # noqa: PLC0415
@@ -183,12 +192,14 @@ def write_selection_report(pools: Sequence[Pool], grades: Grades | None, results
     section["simulated_model_in"] = sorted(name for name, chosen in results.items()
                                            if any("simulated model" in note for s in chosen for r in s.steps
                                                   for note in r.notes))
+    section["attempts_simulated"] = attempts_simulated
     curve = vote_curve(pools, grades) if grades is not None else None
     plot = None
     if curve is not None:
         section["majority_vote_against_k"] = curve
         plot = SELECTION_EVAL_PLOT
-        plot_vote_curve(curve, out / plot, f"{title}: selected (majority vote) vs coverage")
+        plot_vote_curve(curve, out / plot, f"{title}: selected (majority vote) vs coverage"
+                        + (" (SIMULATED model)" if attempts_simulated else ""), section.get("random"))
     paths = {"selection_report": out / "report.json", "selection_report_md": out / "report.md"}
     paths["selection_report"].write_text(json.dumps({"run": title, "predictions_from": predictions_from,
                                            "selection": section}, indent=1), encoding="utf-8")

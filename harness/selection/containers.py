@@ -34,6 +34,8 @@ STRAYS = ('keep=" 1 $(cut -d" " -f1 /proc/1/task/1/children 2>/dev/null) $$ $PPI
           'for d in /proc/[0-9]*; do p=${d#/proc/}; case "$keep" in *" $p "*) ;; *) [ -e "$d" ] && n=$((n+1));; esac; '
           'done; echo "$n"')
 KILLED = "the container stopped (the test killed its processes)"
+# The keeper (docker-init's only child) still runs: else the container is going down, whatever answers now.
+ALIVE = 'test -n "$(cat /proc/1/task/1/children 2>/dev/null)" && echo alive'
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR) (\S+?)(?:::(\S+))?(?: - .*)?$", re.MULTILINE)
 
 
@@ -121,10 +123,10 @@ class WarmMatrix:
                 return run, "hangs (timed out)"
             if run.output_truncated:
                 return run, "floods its output"
+            if box.exec(ALIVE, workdir="/").stdout.strip() != "alive":
+                return run, "kills the container"
             if box.exec(FINGERPRINT).stdout != before:
-                # a container whose PID 1 was killed may still answer one exec while it stops
-                time.sleep(0.5)
-                return (None, "kills the container") if not box.is_running() else (run, "changes the repository")
+                return run, "changes the repository"
             strays = box.exec(STRAYS, workdir="/").stdout.strip()
             if strays != "0":
                 return run, f"leaves {strays or 'unknown'} processes running"

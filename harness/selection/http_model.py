@@ -1,6 +1,12 @@
-"""A model for the test writer and the chooser: one chat completion from an OpenAI-compatible server."""
+"""A model for the test writer and the chooser: one chat completion from an OpenAI-compatible server.
+
+A failed call (HTTP error, unreachable server, a reply that is not JSON) is said on stderr and gives an
+empty reply: the writer then has no test from it, the chooser falls back to the top-ranked candidate,
+and selection goes on."""
 
 from __future__ import annotations
+
+import sys
 
 import httpx
 
@@ -20,10 +26,15 @@ class ChatCompletion:
     def __call__(self, prompt: str, seed: int) -> tuple[str, int, int]:
         body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "seed": seed,
                 "temperature": self.temperature, "max_tokens": self.max_tokens, "n": 1}
-        reply = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout_s)
-        reply.raise_for_status()
-        data = reply.json()
-        text = ((data.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        try:
+            reply = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout_s)
+            reply.raise_for_status()
+            data = reply.json()
+            text = ((data.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        except (httpx.HTTPError, ValueError, AttributeError, IndexError) as exc:
+            print(f"monkeys select: the selection model at {self.url} failed ({type(exc).__name__}: {exc}); "
+                  "an empty reply stands in", file=sys.stderr)
+            return "", 0, 0
         usage = data.get("usage") or {}
         return (text, int(usage.get("prompt_tokens") or len(prompt) // 4),
                 int(usage.get("completion_tokens") or len(text) // 4))

@@ -142,9 +142,18 @@ def normalized_patch(patch: str) -> str:
     return crlf + "\n\n".join(parts)
 
 
+def _key(normalized: str) -> str:
+    return hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+# The class of patches that change nothing in the repository proper (only new scratch files at the
+# root: an agent that wrote its reproduction script and no fix). It votes only where nothing else does.
+NO_OP_KEY = _key("")
+
+
 @lru_cache(maxsize=8192)
 def vote_key(patch: str) -> str | None:
     """The vote class of a patch; None for an empty patch (it never votes)."""
     if not patch.strip():
         return None
-    return hashlib.sha256(normalized_patch(patch).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return _key(normalized_patch(patch))

@@ -1,14 +1,17 @@
 """Regression filter: the repository's own tests that exercise the edited code, run at the base
 commit and with each candidate in the instance image; a candidate that breaks a test which passed
-before is dropped. The tests are found from the tree alone (test files named after an edited
-module: `pkg/tests/test_mod.py`, `tests/test_mod.py`, `testing/test_mod.py`), never from the
-instance's hidden test lists.
+before is dropped. The tests are found from the tree alone, never from the instance's hidden test
+lists: test files named after an edited module (`pkg/tests/test_mod.py`, `tests/test_mod.py`,
+`testing/test_mod.py`, `unittest_mod.py`), else test files that import it (`git grep` in the image:
+`from pkg import mod`, `import pkg.mod`, `from pkg.mod import ...`), names holding the module's
+first.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+import shlex
+from collections.abc import Callable, Sequence
 
 from docker.errors import APIError
 
@@ -21,21 +24,50 @@ from sandboxes.docker import DockerSandbox
 _TEST_ROOTS = ("tests", "test", "testing")
 
 
-def related_test_files(edited: Sequence[str], repo_files: Sequence[str], most: int = 3) -> list[str]:
-    """Test files of the repository named after the edited (non-test) Python modules."""
+def module_name(path: str) -> str | None:
+    """The dotted module of a repository path (`src/` dropped); None for a package's __init__ (every
+    test imports it) or a path that is not a module."""
+    parts = path.removesuffix(".py").split("/")
+    if parts[0] in ("src", "lib") and len(parts) > 1:
+        parts = parts[1:]
+    if parts[-1] == "__init__" or not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts)
+
+
+def import_pattern(dotted: str) -> str:
+    """A POSIX extended regex (for `git grep -E`) for a line importing the module `dotted`."""
+    parent, _, module = dotted.rpartition(".")
+    escaped = dotted.replace(".", "\\.")
+    pattern = f"(import|from)[[:space:]]+{escaped}([^[:alnum:]_]|$)"
+    if parent:
+        pattern += f"|from[[:space:]]+{parent.replace('.', chr(92) + '.')}[[:space:]]+import[[:space:]].*\\b{module}\\b"
+    return pattern
+
+
+def related_test_files(edited: Sequence[str], repo_files: Sequence[str], most: int = 3,
+                       importers: Callable[[str], list[str]] | None = None) -> list[str]:
+    """Test files of the repository named after the edited (non-test) Python modules of the tree, else
+    (with `importers`: a regex -> the test files matching it) the test files that import them."""
     files = set(repo_files)
     by_name: dict[str, list[str]] = {}
     for path in repo_files:
         by_name.setdefault(posixpath.basename(path), []).append(path)
     found: list[str] = []
     for path in edited:
-        if not path.endswith(".py") or "/tests/" in f"/{path}" or posixpath.basename(path).startswith("test_"):
-            continue
+        name = posixpath.basename(path)
+        if not path.endswith(".py") or "/tests/" in f"/{path}" or name.startswith("test_") or path not in files:
+            continue  # not a module of the tree (an agent's new script) or a test itself
         directory, module = posixpath.split(path)
-        wanted = f"test_{module}"
-        near = [posixpath.join(directory, root, wanted) for root in _TEST_ROOTS]
-        near += [posixpath.join(posixpath.dirname(directory), root, wanted) for root in _TEST_ROOTS]
-        hits = [p for p in near if p in files] or sorted(by_name.get(wanted, []))[:1]
+        hits: list[str] = []
+        for wanted in (f"test_{module}", f"unittest_{module}"):
+            near = [posixpath.join(directory, root, wanted) for root in _TEST_ROOTS]
+            near += [posixpath.join(posixpath.dirname(directory), root, wanted) for root in _TEST_ROOTS]
+            hits = hits or [p for p in near if p in files] or sorted(by_name.get(wanted, []))[:1]
+        dotted = module_name(path)
+        if not hits and importers is not None and dotted is not None:
+            stem = module.removesuffix(".py")
+            hits = sorted(importers(import_pattern(dotted)), key=lambda p: (stem not in posixpath.basename(p), len(p), p))[:2]
         found += [hit for hit in hits if hit not in found]
     return found[:most]
 
@@ -57,6 +89,26 @@ class RegressionFilter:
         self.limits = limits or Limits(wall_s=timeout_s, cpu_s=int(timeout_s), memory_bytes=4 << 30,
                                        processes=256, output_bytes=4 << 20)
 
+    def _passing_with(self, box: DockerSandbox, patch: str, tests: list[str], before: set[str], cost: SelectionCost,
+                      notes: list[str], index: int) -> set[str]:
+        """The tests that pass with the candidate applied. A run that breaks some is repeated once and a
+        test passing in either run counts as passing: a flaky test alone does not drop a candidate."""
+        box.reset()
+        passed: set[str] = set()
+        try:
+            if not box.apply_patch(patch).applied:
+                return passed
+            for _ in range(2):
+                run = box.exec(_command(tests), timeout_s=self.timeout_s)
+                cost.test_executions += 1
+                cost.container_s += run.duration_s
+                passed |= passed_tests(run.stdout)
+                if not before - passed or run.timed_out:
+                    break
+        except APIError:  # the candidate's code stopped the container: it breaks everything it did not pass
+            notes.append(f"candidate {index}: the container stopped under its test run")
+        return passed
+
     def apply(self, pool: Pool, alive: list[int]) -> tuple[StepRecord, SelectionCost]:
         record = StepRecord(step=self.name, kept=list(alive))
         cost = SelectionCost()
@@ -67,7 +119,8 @@ class RegressionFilter:
         with DockerSandbox(pool.instance.image, limits=self.limits) as box:
             repo_files = box.exec("cd /testbed && git ls-files '*.py'", timeout_s=60).stdout.split()
             edited = sorted({p for patch in patches.values() for p in patched_paths(patch)})
-            tests = related_test_files(edited, repo_files, self.max_files)
+            tests = related_test_files(edited, repo_files, self.max_files, importers=lambda pattern: box.exec(
+                f"cd /testbed && git grep -l -E {shlex.quote(pattern)} -- '*test*.py'", timeout_s=60).stdout.split())
             if not tests:
                 record.notes.append(f"no repository test file found for {', '.join(edited) or 'the edits'}: all kept")
                 return record, cost
@@ -83,18 +136,7 @@ class RegressionFilter:
             kept = []
             for index, patch in patches.items():
                 if patch not in outcome:
-                    box.reset()
-                    try:
-                        applied = box.apply_patch(patch)
-                        run = box.exec(_command(tests), timeout_s=self.timeout_s) if applied.applied else None
-                    except APIError:  # the candidate's code stopped the container: it breaks everything
-                        record.notes.append(f"candidate {index}: the container stopped under its test run")
-                        box.reset()
-                        run = None
-                    if run is not None:
-                        cost.test_executions += 1
-                        cost.container_s += run.duration_s
-                    outcome[patch] = passed_tests(run.stdout) if run is not None else set()
+                    outcome[patch] = self._passing_with(box, patch, tests, before, cost, record.notes, index)
                 broken = before - outcome[patch]
                 record.scores[index] = -float(len(broken))
                 if broken:

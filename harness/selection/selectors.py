@@ -16,7 +16,7 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.select import majority_classes
-from harness.selection.normalize import vote_key
+from harness.selection.normalize import NO_OP_KEY, vote_key
 from harness.selection.records import Pool, Selection, SelectionCost, StepRecord
 
 FILTERS = ("regression_filter", "reproduction_rank")
@@ -58,13 +58,16 @@ def _tie_rng(pool: Pool, seed: int) -> random.Random:
 
 
 def voting_classes(pool: Pool, alive: Sequence[int]) -> dict[str, list[int]]:
-    """Vote key -> alive candidate indices in that class (empty patches never vote)."""
+    """Vote key -> alive candidate indices in that class. Empty patches never vote; patches that change
+    nothing but scratch files at the root vote only when no other patch does."""
     by_index = {c.index: c for c in pool.candidates}
     classes: dict[str, list[int]] = {}
     for index in alive:
         key = vote_key(by_index[index].patch)
         if key is not None:
             classes.setdefault(key, []).append(index)
+    if len(classes) > 1:
+        classes.pop(NO_OP_KEY, None)
     return classes
 
 

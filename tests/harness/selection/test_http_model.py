@@ -31,3 +31,21 @@ def test_a_reply_with_a_choice_is_followed():
     chooser = ModelChooser(lambda prompt, seed: (next(replies), 10, 3))
     record, _ = ModelChoice(chooser, top_k=3).apply(pool(WRONG, FIX, FIX_REFORMATTED), [0, 1, 2])
     assert record.kept == [0]  # option 2 is WRONG (option 1: the fix's class)
+
+
+def test_a_failing_model_server_is_said_and_selection_goes_on(capsys):
+    from harness.selection.reproduction import WRITER_PROMPT
+    from tests.harness.models.fake_openai_server import Fault
+
+    p = pool(WRONG, FIX, FIX_REFORMATTED)
+    key = WRITER_PROMPT.format(repo=p.instance.repo, issue=p.instance.problem_statement)
+    with FakeOpenAIServer() as server:
+        complete = ChatCompletion(server.start({key: [Fault.http(500, times=1), Fault.malformed(times=1)]}), "m")
+        tests, cost = ModelTestWriter(complete).write_tests(p.instance, 3)
+        assert tests == [] and len(server.requests) == 3
+        err = capsys.readouterr().err
+        assert err.count("the selection model at") == 2 and "HTTPStatusError" in err
+    complete = ChatCompletion("http://127.0.0.1:9/v1", "m", timeout_s=2)  # nothing listens there
+    record, _ = ModelChoice(ModelChooser(complete), top_k=2).apply(p, [0, 1, 2])
+    assert record.kept == [1] and "no valid answer" in record.notes[-1]
+    assert "ConnectError" in capsys.readouterr().err

@@ -98,3 +98,12 @@ def test_adversarial_patches_key_without_failing():
     assert vote_key("\0\0\xff") is not None and vote_key(BASE.replace("a + 1", "a\0 + 1")) != vote_key(BASE)
     many = diff("m.py", ["x = 1"], [f"x{i} = {i}" for i in range(20000)])
     assert vote_key(many) != vote_key(many.replace("x19999 = 19999", "x19999 = 0"))
+
+
+def test_non_python_files_compare_lines_with_whitespace_collapsed():
+    a = diff("docs/usage.rst", ["Old  text."], ["New text,   here."])
+    b = diff("docs/usage.rst", ["Old text."], ["  New  text, here. "], start=12)
+    assert vote_key(a) == vote_key(b)
+    assert vote_key(a) != vote_key(diff("docs/usage.rst", ["Old text."], ["New text, there."]))
+    # a '#' line is text in a non-Python file, not a comment
+    assert vote_key(diff("setup.cfg", ["x = 1"], ["# x = 1"])) != vote_key(diff("setup.cfg", ["x = 1"], ["# x = 2"]))

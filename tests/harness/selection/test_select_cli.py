@@ -59,6 +59,7 @@ def test_grades_give_the_selection_section(tmp_path):
                  "--grades", str(grades)]) == 0
     section = json.loads((out / "report.json").read_text())["selection"]
     assert section["instances_without_candidates"] == ["o__r-2"]
+    assert section["attempts_simulated"] is False
     assert section["oracle"] == 0.5 and abs(section["random"] - 1 / 3) < 1e-9
     vote = section["selectors"]["majority_vote"]
     assert vote["accuracy"] == 0.5 and abs(vote["gap_closed"] - 1.0) < 1e-9
@@ -74,7 +75,7 @@ def test_select_needs_pools(tmp_path, capsys):
 
 def test_select_from_a_run_directory(tmp_path):
     from harness.records import Attempt, AttemptStatus, Candidate, Problem
-    from harness.store import RunStore
+    from harness.store import RunMeta, RunStore
 
     run = tmp_path / "run"
     store = RunStore(run)
@@ -89,6 +90,8 @@ def test_select_from_a_run_directory(tmp_path):
             if patch is not None:
                 candidates.append(Candidate(problem_id=pid, key=key, content=patch))
     store.add_attempts(attempts, candidates)
+    store.write_meta(RunMeta(identity="x", name="sim", task="swebench", model="simulated", backend="simulated",
+                             simulated=True, targets={}))
     store.close()
     (run / "verdicts.jsonl").write_text("".join(json.dumps({"problem_id": p, "sample_index": i, "passed": ok}) + "\n"
                                                 for p, i, ok in [("o__r-0", 0, False), ("o__r-0", 1, True),
@@ -100,6 +103,8 @@ def test_select_from_a_run_directory(tmp_path):
     section = json.loads((run / "selection" / "report.json").read_text())["selection"]
     assert section["selectors"]["majority_vote"]["accuracy"] == 0.5
     assert section["instances_without_candidates"] == ["o__r-2"]
+    assert section["attempts_simulated"] is True
+    assert "made by the SIMULATED model" in (run / "selection" / "report.md").read_text()
 
 
 def test_bad_input_is_refused_before_any_work_with_a_message_naming_it(tmp_path, capsys):
@@ -121,3 +126,15 @@ def test_bad_input_is_refused_before_any_work_with_a_message_naming_it(tmp_path,
     assert main(["select", str(tmp_path), "--dataset", str(dataset), "--samples", str(preds)]) == 2
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_curve_counts_what_the_section_counts(tmp_path):
+    dataset, preds = write(tmp_path, False)
+    grades = tmp_path / "verdicts.jsonl"
+    grades.write_text("".join(json.dumps({"problem_id": i, "sample_index": k, "passed": (i, k) == ("o__r-0", 1)}) + "\n"
+                              for i, k in [("o__r-0", 0), ("o__r-0", 1), ("o__r-0", 2), ("o__r-1", 0), ("o__r-2", 0)]))
+    out = tmp_path / "out"
+    assert main(["select", "--dataset", str(dataset), "--samples", str(preds), "--out", str(out), "--grades", str(grades)]) == 0
+    section = json.loads((out / "report.json").read_text())["selection"]
+    curve = section["majority_vote_against_k"]
+    assert curve["ks"][0] == 1 and abs(curve["coverage"][0] - section["random"]) < 0.02  # o__r-2 (empty only) counted in neither

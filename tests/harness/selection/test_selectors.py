@@ -66,3 +66,11 @@ def test_the_submitted_member_of_a_class_is_its_most_frequent_text():
     # three votes for the fix: one spelling once (first), the other twice; the twice-seen text is submitted
     p = pool(WRONG, FIX_REFORMATTED, FIX, WRONG, FIX)
     assert Selector(SelectionConfig(choose="majority_vote")).select(p).selected == 2
+
+
+def test_patches_that_only_add_scratch_scripts_vote_only_when_nothing_else_does():
+    script = ("diff --git a/reproduce.py b/reproduce.py\nnew file mode 100644\n--- /dev/null\n+++ b/reproduce.py\n"
+              "@@ -0,0 +1,1 @@\n+print({n})\n")
+    scratch = [script.format(n=n) for n in range(3)]  # three agents that wrote a script and no fix
+    assert Selector(SelectionConfig(choose="majority_vote")).select(pool(*scratch, WRONG, FIX)).selected in (3, 4)
+    assert Selector(SelectionConfig(choose="majority_vote")).select(pool(*scratch, "")).selected in (0, 1, 2)
