@@ -457,3 +457,15 @@ def test_toy_image_is_cached_by_content(docker_engine, toy_instance):
     row, image = build_toy_instance(docker_engine)
     assert (row, image) == toy_instance
     assert time.monotonic() - started < 5
+
+
+def test_exit_cleanup_removes_a_registered_container_no_sandbox_closed(docker_engine, docker_run_id, toy_instance):
+    # A container created and registered, whose sandbox never got to own it (interrupted between the two).
+    from sandboxes import docker_engine as engine
+
+    container = docker_engine.containers.create(toy_instance[1], command=["sleep", "infinity"],
+                                                labels={"monkeys.sandbox": "docker", LABEL_RUN: docker_run_id})
+    engine.register(container.id, docker_engine)
+    engine._remove_all_live()
+    with pytest.raises(docker.errors.NotFound):
+        docker_engine.containers.get(container.id)
