@@ -144,7 +144,7 @@ def _remove_all_live() -> None:
         for cid in live:
             del _LIVE[cid]
     for cid, client in live.items():
-        _quietly(_remove_container, client, cid)
+        _quietly(remove_container, client, cid)
     # One created while this process was being interrupted may not be registered yet.
     for client in {id(c): c for c in live.values()}.values():
         _quietly(_remove_owned, client)

@@ -17,8 +17,11 @@ the same reset; `CHAIN_SCRIPT` is the one implementation, a bash script run thro
 own `exec` (DockerSandbox in its container, LocalSandbox in its isolated worker).
 
 What it adds, none of which changes which patches apply:
-- a patch that surely fails every step (empty, NUL bytes, only binary parts, not a diff; see
-  `harness.problems.patches.patch_problem`) is refused without running anything;
+- a patch that surely fails every step (blank, NUL bytes, only binary parts, not a diff; see
+  `harness.problems.patches.patch_problem`) is refused without running anything (`refusal`). A
+  patch of zero bytes is not refused: the official chain's last step, `patch`, reads empty input
+  as nothing to do and exits 0, so the official harness runs the tests on the unchanged tree;
+  the chain here does the same (a blank patch of spaces or newlines fails every step there too);
 - a patch whose last line lacks its newline gets one (git calls it corrupt otherwise); kept from
   the earlier chains, whose tests require it — the official harness fails such a patch;
 - a `--3way` result is left unstaged (`git reset -q`), like every other step's;
@@ -119,13 +122,20 @@ class Runs(Protocol):
              workdir: str | None = None) -> ExecResult: ...
 
 
+def refusal(patch: str) -> str | None:
+    """Why the official chain surely fails on `patch` (then nothing runs), or None."""
+    if patch == "":  # `patch` takes zero bytes as nothing to do (exit 0): applied, as in the official harness
+        return None
+    return patch_problem(patch)
+
+
 def apply_chain(box: Runs, patch: str, *, scratch: str, refresh_index: bool = False,
                 timeout_s: float = CHAIN_TIMEOUT_S) -> PatchResult:
     """Runs the chain in `box`'s working directory; says which step applied the patch, or why none did."""
-    problem = patch_problem(patch)
+    problem = refusal(patch)
     if problem is not None:
         return PatchResult(applied=False, method=None, log=f"rejected: {problem}")
-    if not patch.endswith("\n"):
+    if patch and not patch.endswith("\n"):
         patch += "\n"
     argv = ["bash", "-c", CHAIN_SCRIPT, "apply-chain", scratch, "1" if refresh_index else "0", *touched_paths(patch)]
     result = box.exec(argv, stdin=patch, timeout_s=timeout_s)

@@ -316,6 +316,9 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=Path("runs/bench_swebench_real.json"))
     parser.add_argument("--budget-min", type=float, default=18.0, help="start no new instance after this many minutes")
     parser.add_argument("--summary", action="store_true", help="only print the summary of --results")
+    parser.add_argument("--markdown", action="store_true", help="with --summary: the per-repository table for docs")
+    parser.add_argument("--merge", type=Path, action="append", default=[],
+                        help="with --summary: results files whose instances replace those of --results (re-runs)")
     parser.add_argument("--apply-only", action="store_true", help="only apply every patch on both sides, compare the trees")
     parser.add_argument("--threads", type=int, default=6, help="--apply-only: run_instance calls at once")
     args = parser.parse_args()
@@ -324,15 +327,32 @@ def main() -> int:
     done: dict[str, Any] = json.loads(args.results.read_text()) if args.results.exists() else {}
     if not args.summary:
         run_pieces(args, done)
+    for extra in args.merge:
+        done.update(json.loads(extra.read_text()))
     entries = list(done.values())
     if args.apply_only:
         print(json.dumps({"instances": len(entries), "predictions": sum(e["predictions"] for e in entries),
                           "distinct": sum(e["distinct"] for e in entries), "same": sum(e["same"] for e in entries),
                           "applied (swebench)": sum(e["applied_swebench"] for e in entries),
                           "differ": {e["instance"]: e["differ"] for e in entries if e["differ"]}}, indent=2))
+    elif args.markdown:
+        print(markdown(summarize(entries)))
     else:
         print(json.dumps(summarize(entries), indent=2))
     return 0
+
+
+def markdown(table: dict[str, Any]) -> str:
+    lines = ["| repository | instances | predictions (distinct) | resolved agree | same status | resolved | ours | "
+             "swebench run_instance | ratio | eval scripts' own time / 2 = floor | ours / floor |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for repo, t in table.items():
+        lines.append(f"| {repo} | {t['instances']} | {t['predictions']} ({t['distinct_patches']}) | "
+                     f"{t['agree_predictions']}/{t['predictions']} | {t['same_status_patches']}/{t['distinct_patches']} | "
+                     f"{t['resolved (swebench)']} | {t['ours_s']:.1f} s | {t['swebench_s']:.1f} s | "
+                     f"**{t['ratio_vs_swebench']}x** | {t['eval_runtime_sum_s']:.1f} s / 2 = {t['floor_s']:.1f} s | "
+                     f"**{t['ours_vs_floor']}** |")
+    return "\n".join(lines)
 
 
 def run_pieces(args: argparse.Namespace, done: dict[str, Any]) -> None:

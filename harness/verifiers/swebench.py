@@ -47,7 +47,8 @@ from harness.verifiers.swebench_settings import SandboxFactory, SWEBenchSettings
 __all__ = ["SWEBenchSettings", "SWEBenchVerifier", "docker_sandbox_factory", "eval_script_applies_test_patch",
            "swebench_version"]
 
-RULES_VERSION = "1"  # bump when judging here changes: it invalidates cached verdicts
+# Bump when judging here changes: it invalidates cached verdicts. 2: a zero-byte patch is tested, as officially.
+RULES_VERSION = "2"
 
 
 class SWEBenchVerifier:

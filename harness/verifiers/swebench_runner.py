@@ -13,12 +13,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.problems.patches import key_digest, patch_problem
+from harness.problems.patches import key_digest
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.flaky import FlakeCheck, FlakeStore, majority, summarize_runs
 from harness.verifiers.swebench_grading import make_spec, status_map, swebench_version
 from harness.verifiers.swebench_run import Instance, RunResult, evidence_of, run_candidate, testbed_problem
 from harness.verifiers.swebench_settings import SandboxFactory, SWEBenchSettings, docker_sandbox_factory
+from sandboxes.patching import refusal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -169,7 +170,7 @@ class InstanceWorker:
 
     def _verdict_for(self, candidate: Candidate) -> Verdict:
         started = time.perf_counter()
-        unusable = patch_problem(candidate.content)
+        unusable = refusal(candidate.content)
         if unusable:  # fails every step of the official chain: said without starting a container
             return self.judge.verdict(VerdictStatus.APPLY_FAILED, {"note": f"the patch did not apply: {unusable}"}, 0.0)
         if self.batch.cancel.is_set():

@@ -171,8 +171,8 @@ HcmV?d00001
 
 
 @pytest.mark.parametrize(("patch", "reason"), [
-    ("", "empty patch"),
     ("  \n\n", "empty patch"),
+    ("\n", "empty patch"),
     (BINARY_PATCH, "binary patch"),
     ("Binary files a/x.png and b/x.png differ\n", "binary patch"),
     ("Here is the fix: make div use true division.\n", "not a diff"),
@@ -183,6 +183,14 @@ def test_rejected_patches_say_why_and_touch_nothing(toy_box, patch, reason):
     result = toy_box.apply_patch(patch)
     assert not result.applied and result.method is None
     assert reason in result.log
+    assert tree_digest(toy_box) == before
+
+
+def test_a_zero_byte_patch_applies_as_the_official_chain_applies_it(toy_box):
+    # swebench 5.0.2: every `git apply` refuses it, then `patch` reads no input and exits 0.
+    before = tree_digest(toy_box)
+    result = toy_box.apply_patch("")
+    assert result.applied and result.method == "patch --fuzz"
     assert tree_digest(toy_box) == before
 
 
@@ -454,3 +462,15 @@ def test_toy_image_is_cached_by_content(docker_engine, toy_instance):
     row, image = build_toy_instance(docker_engine)
     assert (row, image) == toy_instance
     assert time.monotonic() - started < 5
+
+
+def test_exit_cleanup_removes_a_registered_container_no_sandbox_closed(docker_engine, docker_run_id, toy_instance):
+    # A container created and registered, whose sandbox never got to own it (interrupted between the two).
+    from sandboxes import docker_engine as engine
+
+    container = docker_engine.containers.create(toy_instance[1], command=["sleep", "infinity"],
+                                                labels={"monkeys.sandbox": "docker", LABEL_RUN: docker_run_id})
+    engine.register(container.id, docker_engine)
+    engine._remove_all_live()
+    with pytest.raises(docker.errors.NotFound):
+        docker_engine.containers.get(container.id)

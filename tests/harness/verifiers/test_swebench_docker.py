@@ -128,7 +128,7 @@ def test_gold_resolves_partial_and_wrong_do_not(tmp_path: Path, problem: Problem
 
 
 @pytest.mark.parametrize(("name", "patch", "status", "note"), [
-    ("empty", "", VerdictStatus.APPLY_FAILED, "empty patch"),
+    ("blank", "  \n", VerdictStatus.APPLY_FAILED, "empty patch"),
     ("does not apply", NOT_APPLYING, VerdictStatus.APPLY_FAILED, "did not apply"),
     ("garbage text", "Sure! I fixed the bug by editing ops.py.\n", VerdictStatus.APPLY_FAILED, "not a diff"),
     ("binary", "\x7fELF\x02\x01\x01\x00\x00\x00binary", VerdictStatus.APPLY_FAILED, "NUL"),
@@ -141,6 +141,14 @@ def test_patches_that_cannot_apply(tmp_path: Path, problem: Problem, name: str, 
     [(got, evidence)] = judge(make_verifier(tmp_path), problem, patch)
     assert got is status, name
     assert note in evidence["note"], name
+
+
+def test_a_zero_byte_patch_is_tested_unchanged_as_officially(tmp_path: Path, problem: Problem) -> None:
+    # swebench 5.0.2 graded a real empty prediction (SWE-agent, pytest-dev__pytest-11148) "not resolved"
+    # after running the tests: `patch` exits 0 on empty input. Not APPLY_FAILED.
+    [(status, evidence)] = judge(make_verifier(tmp_path), problem, "")
+    assert status is VerdictStatus.FAILED and evidence["tests_ran"] and evidence["apply"] == "patch --fuzz"
+    assert sorted(evidence["f2p_failed"]) == sorted(FAIL_TO_PASS)
 
 
 def test_a_patch_that_edits_the_tests_is_graded_against_the_official_tests(tmp_path: Path, problem: Problem) -> None:

@@ -280,8 +280,8 @@ def test_gold_partial_wrong(tmp_path: Path, template: Path) -> None:
 
 
 @pytest.mark.parametrize(("patch", "status", "note"), [
-    ("", VerdictStatus.APPLY_FAILED, "empty patch"),
     ("  \n", VerdictStatus.APPLY_FAILED, "empty patch"),
+    ("\n", VerdictStatus.APPLY_FAILED, "empty patch"),
     ("\x00\x01binary\x00", VerdictStatus.APPLY_FAILED, "NUL"),
     ("this is not a diff\n", VerdictStatus.APPLY_FAILED, "did not apply"),
     (NOT_APPLYING, VerdictStatus.APPLY_FAILED, "did not apply"),
@@ -290,6 +290,14 @@ def test_patches_that_cannot_apply(tmp_path: Path, template: Path, patch: str, s
     v, _ = verifier(tmp_path, template)
     [(got, evidence)] = judge(v, toy_problem(template), patch)
     assert got is status and note in evidence["note"] and evidence["resolved"] is False
+
+
+def test_a_zero_byte_patch_is_tested_on_the_unchanged_tree(tmp_path: Path, template: Path) -> None:
+    # As the official harness does: `patch` takes empty input as nothing to do and exits 0.
+    v, _ = verifier(tmp_path, template)
+    [(status, evidence)] = judge(v, toy_problem(template), "")
+    assert status is VerdictStatus.FAILED and evidence["tests_ran"] and evidence["apply"] == "patch --fuzz"
+    assert sorted(evidence["f2p_failed"]) == F2P
 
 
 def test_fuzzy_patch_records_the_method(tmp_path: Path, template: Path) -> None:
