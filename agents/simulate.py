@@ -55,7 +55,7 @@ def _edit_plan(problem: Problem, patch: str, rng: random.Random) -> list[Entry] 
 
 
 def _wrong_plan(problem: Problem, rng: random.Random, max_steps: int) -> list[Entry]:
-    from harness.problems.swebench import drop_added_line, revert_one_hunk  # noqa: PLC0415
+    from harness.simulated.swebench import drop_added_line, revert_one_hunk  # noqa: PLC0415
 
     gold = str(problem.data.get("patch") or "")
     files = parse_patch(gold) if gold else []

@@ -1,8 +1,8 @@
 """Run configuration: YAML files in configs/, overridable from the command line.
 
 Relative paths in a config file are resolved against the file's own folder, so a config
-works from any working directory; a relative path given on the command line (`--set`) against
-the current directory, as a shell user reads it. Every error names the field or file at fault.
+works from any working directory. A relative path given with `--set` is read the same way (as
+if written in the file), so the commands in the configs' comments work from anywhere. Every error names the field or file at fault.
 """
 
 from __future__ import annotations
@@ -112,7 +112,10 @@ class VerifyConfig(_Strict):
     workers: int = Field(2, ge=1)
     # True: a candidate is verified as soon as it is stored, while sampling goes on. False: verify after sampling.
     streaming: bool = True
-    options: dict[str, Any] = Field(default_factory=dict)  # the task's verifier settings (swebench: eval_timeout_s, flake_runs, ...)
+    # The task's verifier settings (swebench: eval_timeout_s, flake_runs, ...), as written. Typed by the task's own
+    # model (harness.problems.base.ConfiguresVerifier.settings_model; validated by registry.configured_task before
+    # anything is written); this layer cannot know the task's model, so nothing reads them from here untyped.
+    options: dict[str, Any] = Field(default_factory=dict)
     # code tasks: run generated code without bubblewrap (weaker isolation, or none). Off: without
     # a working bubblewrap a run stops before it writes anything (exit 2) and says what to install
     unsafe_no_isolation: bool = False
@@ -325,23 +328,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 
 def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
     data = read_yaml_mapping(path)
-    config = config_from_dict(apply_overrides(data, overrides or []), str(path), path.parent.resolve())
-    for text in overrides or []:
-        keys, value = parse_override(text)
-        if isinstance(value, str) and value and not Path(value).is_absolute():
-            config = _with_cwd_path(config, keys, value)
-    return config
-
-
-def _with_cwd_path(node: Any, keys: list[str], raw: str) -> Any:
-    """`node` with the path field at `keys` made relative to the current directory (an override's
-    path), or unchanged when that field is not a path."""
-    if not isinstance(node, BaseModel) or keys[0] not in type(node).model_fields:
-        return node
-    child = getattr(node, keys[0])
-    if len(keys) == 1:
-        return node.model_copy(update={keys[0]: (Path.cwd() / raw).resolve()}) if isinstance(child, Path) else node
-    return node.model_copy(update={keys[0]: _with_cwd_path(child, keys[1:], raw)})
+    return config_from_dict(apply_overrides(data, overrides or []), str(path), path.parent.resolve())
 
 
 def check_inputs_exist(config: RunConfig) -> None:

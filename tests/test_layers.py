@@ -19,6 +19,12 @@ def test_the_tree_keeps_to_the_layer_table():
     assert report.ok, "\n" + report.render()
 
 
+def test_no_module_of_the_tree_is_in_an_import_cycle_or_crosses_a_layer():
+    # beyond the checked list: every module of harness, agents and sandboxes
+    report = check(load_table(), import_graph(), every_module=True)
+    assert report.ok, "\n" + report.render()
+
+
 def test_the_docs_table_is_read_and_names_what_it_checks():
     table = load_table()
     assert len(table.layers) >= 10

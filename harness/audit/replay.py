@@ -19,10 +19,9 @@ import yaml
 from harness.config import ConfigError, VerifyConfig
 from harness.executors.local import LocalExecutor
 from harness.records import AttemptStatus, Candidate, Problem, Verdict
-from harness.registry import load_task
+from harness.registry import configured_task
 from harness.runview import open_store, stored_task
 from harness.store import RunStore
-from harness.problems.base import ConfiguresVerifier
 from harness.verifiers.base import HasLogsDir, KeepsRunFiles, Verifier
 
 REPLAY_DIR = "replay"
@@ -43,10 +42,7 @@ def _verify_config(run_dir: Path) -> VerifyConfig:
 
 def current_verifier(run_dir: Path, store: RunStore) -> Verifier:
     """The task's verifier as the run configured it (verify.options), today's version."""
-    task = load_task(stored_task(store))
-    if isinstance(task, ConfiguresVerifier):
-        task.configure(_verify_config(run_dir))
-    return task.verifier()
+    return configured_task(stored_task(store), _verify_config(run_dir)).verifier()
 
 
 def _original_logs_dir(run_dir: Path) -> Path:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING
 
+from harness.executors.batch_stream import stream_batches
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import BatchVerifier, Verifier
 
@@ -87,14 +88,7 @@ class LocalExecutor:
                       feed: Iterator[list[Candidate]]) -> Iterator[tuple[Candidate, Verdict]]:
         """Verify candidates as the feed hands them over (while sampling goes on)."""
         if isinstance(verifier, BatchVerifier):
-            # Several batches at once on the verifier's own pool: one slow candidate (a program stuck until
-            # its limit, a long test run) does not hold back the candidates stored after it.
-            def judge(chunk: list[Candidate]) -> list[Verdict]:
-                return list(verifier.verify_many([(problems[c.problem_id], c) for c in chunk]))
-
-            slots = 4 * self.workers
-            with ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:
-                yield from _stream(feed, lambda chunk: threads.submit(judge, chunk), slots, lambda queued: queued)
+            yield from stream_batches(verifier, problems, feed, self.workers)
             return
         if self.workers <= 1:
             for batch in feed:  # in this thread, where signal-based time limits work

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import random
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.config import ConfigError
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
     from harness.config import DatasetConfig, VerifyConfig
     from harness.verifiers.base import Verifier
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 class DatasetError(ValueError):
@@ -52,17 +58,30 @@ class RunsInImages(Protocol):
 
 @runtime_checkable
 class ConfiguresVerifier(Protocol):
-    """A task whose verifier takes settings from the run config's `verify` section (swebench).
+    """A task whose verifier takes settings from the run config's `verify` section.
 
-    `configure` validates them into the task's own typed settings (ConfigError naming the field)
-    before anything is written; the verifier the task makes afterwards uses them.
+    `settings_model` is the pydantic model of the `verify.options` the task reads (unknown keys
+    refused). `configure` validates the section into it (`typed_settings`: a ConfigError naming
+    the field, `verify.options.flake_runs: ...`) before anything is written; the verifier the
+    task makes afterwards uses them. A task that is not a ConfiguresVerifier takes no options.
     """
+
+    def settings_model(self) -> type[BaseModel]: ...
 
     def configure(self, verify: VerifyConfig) -> None: ...
 
 
-@runtime_checkable
-class SimulatableTask(Protocol):
-    """A task the simulated model can play: a plausible output, right or wrong, for a problem."""
+class NoOptions(BaseModel):
+    """The settings of a task whose verifier reads no `verify.options` (the code tasks)."""
 
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str: ...
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def typed_settings(model: type[SettingsT], options: Mapping[str, Any], **shared: Any) -> SettingsT:
+    """`verify.options` as a task's settings model. `shared` gives fields the `verify` section sets
+    elsewhere (swebench: containers = verify.workers), which an option of the same name overrides."""
+    try:
+        return model.model_validate({**shared, **options})
+    except ValidationError as exc:
+        raise ConfigError("; ".join(f"verify.options.{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
+                                    for err in exc.errors())) from None

@@ -16,45 +16,29 @@ then generated; outputs are compared token by token as DeepMind's checker does.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import random
 import re
-import zlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.answers import stable_seed
-from harness.problems.base import DatasetError
+from harness.problems.base import DatasetError, NoOptions, typed_settings
 from harness.problems.code_common import (
     Language,
-    OutputsByProblem,
-    SimulatedOutputs,
-    build_outputs,
     cut_at_stops,
     detect_language,
     first_code_block,
-    noisy,
     parses_as_python,
-    pick_mutants,
     program_key,
-    python_mutants,
 )
+from harness.problems.contest_specs import contest_spec, solutions_of
 from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import CodeContestsVerifier
 
 NEXT_QUESTION = "\nQ:"  # where a few-shot completion runs on into the next problem
-TEST_GROUPS = ("public_tests", "private_tests", "generated_tests")
-_LANGUAGE_IDS = {1: "python2", 2: "cpp", 3: "python", 4: "java"}  # DeepMind's Language enum
-_LANGUAGE_NAMES = {"PYTHON3": "python", "PYTHON": "python2", "CPP": "cpp", "JAVA": "java"}
 _ENUM_NAMES = {"python": "PYTHON3", "cpp": "CPP"}
-_KEPT_SOLUTIONS = 3  # per language: enough to simulate, and the store stays small
 _IO_HINT = re.compile(r"\b(?:print|input|sys\.stdin|sys\.stdout|open\(0)")
 _INSTRUCTIONS = {
     "python": "Solve the following competitive programming problem in Python 3. The program reads "
@@ -64,106 +48,13 @@ _INSTRUCTIONS = {
            "input from standard input and writes the answer to standard output. "
            "Put the whole program in a single ```cpp code block.",
 }
-NO_CODE_OUTPUTS = (
-    "This problem needs a careful case analysis; let me think about the constraints first.",
-    "I could not find an efficient approach for these limits.",
-)
 
-
-@dataclass(frozen=True)
-class TestCase:
-    input: str
-    output: str
-    group: str  # public, private, generated, test
-
-
-@dataclass(frozen=True)
-class ContestSpec:
-    description: str
-    tests: tuple[TestCase, ...]
-    time_limit_s: float | None
-    memory_limit_bytes: int | None
-    fewshot_prompt: str | None  # a completion prompt that came with the row
-    solutions: dict[str, tuple[str, ...]]  # language -> reference programs
-
-
-def _test_group(value: Any, group: str) -> list[TestCase]:
-    """{"input": [...], "output": [...]} -> test cases; ValueError when malformed."""
-    if value is None:
-        return []
-    if isinstance(value, list):  # [{"input": ..., "output": ...}, ...]
-        return [TestCase(str(t["input"]), str(t["output"]), group) for t in value]
-    inputs, outputs = value.get("input") or [], value.get("output") or []
-    if len(inputs) != len(outputs):
-        raise ValueError(f"'{group}' has {len(inputs)} inputs but {len(outputs)} outputs")
-    return [TestCase(str(i), str(o), group) for i, o in zip(inputs, outputs, strict=True)]
-
-
-def _tests(data: dict[str, Any]) -> tuple[TestCase, ...]:
-    if "test_cases" in data:
-        return tuple(_test_group(data["test_cases"], "test"))
-    if isinstance(data.get("tests"), list):
-        return tuple(_test_group(data["tests"], "test"))
-    found: list[TestCase] = []
-    for field in TEST_GROUPS:
-        found += _test_group(data.get(field), field.removesuffix("_tests"))
-    return tuple(found)
-
-
-def time_limit_seconds(value: Any) -> float | None:
-    """{"seconds": 2, "nanos": 500000000} -> 2.5; a number is seconds; 0 or None -> None."""
-    if isinstance(value, dict):
-        value = float(value.get("seconds") or 0) + float(value.get("nanos") or 0) / 1e9
-    if isinstance(value, int | float) and value > 0:
-        return float(value)
-    return None
-
-
-def _language(value: Any) -> str:
-    if isinstance(value, int):
-        return _LANGUAGE_IDS.get(value, "unknown")
-    return _LANGUAGE_NAMES.get(str(value).upper(), str(value).lower())
-
-
-def _solution_pairs(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        languages, codes = value.get("language") or [], value.get("solution") or []
-        return [(_language(lang), code) for lang, code in zip(languages, codes, strict=False)]
-    if isinstance(value, list):
-        return [(_language(item.get("language")), item.get("solution", "")) for item in value if isinstance(item, dict)]
-    return []
-
-
-def _solutions(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for language, code in _solution_pairs(data.get("solutions")):
-        if language in ("python", "cpp") and isinstance(code, str) and code.strip():
-            found.setdefault(language, []).append(code)
-    return {language: tuple(codes[:_KEPT_SOLUTIONS]) for language, codes in found.items()}
-
-
-def contest_spec(data: dict[str, Any]) -> ContestSpec:
-    """The spec of a row of any shape; ValueError names what is wrong."""
-    description = data.get("description") or data.get("question") or data.get("statement_md") or ""
-    if not isinstance(description, str) or not description.strip():
-        raise ValueError("no problem statement ('description', 'question' or 'statement_md')")
-    try:
-        tests = _tests(data)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed tests ({exc!r})") from None
-    if not tests:
-        raise ValueError("no tests (public_tests/private_tests/generated_tests, test_cases or tests)")
-    time_limit = time_limit_seconds(data.get("time_limit", data.get("timeout")))
-    memory = data.get("memory_limit_bytes")
-    prompt = data.get("prompt")
-    return ContestSpec(description, tests, time_limit, memory if isinstance(memory, int) and memory > 0 else None,
-                       prompt if isinstance(prompt, str) and prompt.strip() else None, _solutions(data))
 
 
 def _stored_row(data: dict[str, Any]) -> dict[str, Any]:
     """The row as kept in the run store: model samples and most reference solutions dropped."""
     kept = {k: v for k, v in data.items() if k not in ("samples", "solutions", "incorrect_solutions")}
-    pairs = [{"language": _ENUM_NAMES[lang], "solution": code} for lang, codes in _solutions(data).items() for code in codes]
+    pairs = [{"language": _ENUM_NAMES[lang], "solution": code} for lang, codes in solutions_of(data).items() for code in codes]
     if pairs:
         kept["solutions"] = pairs
     return kept
@@ -197,9 +88,6 @@ class CodeContestsTask:
     default_stop: tuple[str, ...] = (NEXT_QUESTION,)
     language: Language = "python"  # what prompts ask for; C++ answers are judged all the same
 
-    def __init__(self) -> None:
-        self._outputs = OutputsByProblem(simulated_outputs)
-
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         return load_problems(dataset, problem_from_row)
 
@@ -220,68 +108,24 @@ class CodeContestsTask:
 
     unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: the one verify setting code tasks read (running generated
-        code without bubblewrap, at the user's explicit risk)."""
-        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        """No `verify.options`; the one verify setting code tasks read is running generated code
+        without bubblewrap, at the user's explicit risk."""
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> CodeContestsVerifier:
         from harness.verifiers.code import CodeContestsVerifier  # noqa: PLC0415 - keeps task import light
 
         return CodeContestsVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
 
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        return self._outputs.pick(problem, correct, rng)
+
 
 
 class CodeContestsCppTask(CodeContestsTask):
     """Prompts ask for C++17 (register it under a name to use it from a config)."""
 
     language: Language = "cpp"
-
-
-# --- simulated outputs ---------------------------------------------------------------------------
-
-_GENERIC_WRONG = (
-    "print(0)\n",
-    "import sys\nprint(sys.stdin.read().split()[0])\n",
-    "n = int(input())\nprint(n)\n",
-    "print('NO')\n",
-    "import sys\ndata = sys.stdin.read().split()\nprint(len(data))\n",
-    "print(-1)\n",
-)
-
-
-def lookup_program(tests: tuple[TestCase, ...]) -> str:
-    """A program that answers every test of the problem from a table: the simulated model's
-    correct answer where the row has no reference solution (the Large Language Monkeys files)."""
-    table = {hashlib.sha256(t.input.encode()).hexdigest()[:16]: t.output for t in tests}
-    blob = base64.b85encode(zlib.compress(json.dumps(table).encode(), 9)).decode()
-    return (
-        "import base64, hashlib, json, sys, zlib\n"
-        f"TABLE = json.loads(zlib.decompress(base64.b85decode({blob!r})))\n"
-        "key = hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16]\n"
-        "sys.stdout.write(TABLE.get(key, ''))\n"
-    )
-
-
-def _frame(program: str, rng: random.Random) -> str:
-    program = noisy(program, rng)
-    roll = rng.random()
-    if roll < 0.4:  # the few-shot completion style: code right after the fence, then the next "Q:"
-        return f" ```{program.strip()}```\nQ:"
-    if roll < 0.8:
-        return f"```python\n{program.rstrip()}\n```"
-    return f"Here is a solution.\n\n```python3\n{program.rstrip()}\n```\nIt reads the input once."
-
-
-def simulated_outputs(problem: Problem) -> SimulatedOutputs:
-    """Python references (or a table look-up) when correct; their broken variants when wrong."""
-    spec = contest_spec(problem.data)
-    seed = stable_seed("code_contests", problem.id)
-    references = [code for code in spec.solutions.get("python", ()) if parses_as_python(code)]
-    if not references:
-        wrong = list(_GENERIC_WRONG)
-        return build_outputs("code_contests", problem.id, [lookup_program(spec.tests)], wrong, _frame, NO_CODE_OUTPUTS)
-    mutants = pick_mutants(python_mutants(references[0], 1, seed), seed)
-    return build_outputs("code_contests", problem.id, references[:1], [m.source for m in mutants], _frame, NO_CODE_OUTPUTS)

@@ -2,19 +2,17 @@
 
 A `FewShotTask` loads source rows into problems, picks few-shot exemplars (built-in ones or
 rows of a training split), frames them into a completion prompt or chat turns, extracts a
-candidate answer from an output, hands judging to MathVerifier, and writes simulated outputs.
-A subclass supplies only what differs: how a row becomes a problem or an exemplar, how a
-question and a worked solution are framed, how an answer is found, and how a simulated
-output ends.
+candidate answer from an output, and hands judging to MathVerifier. A subclass supplies only
+what differs: how a row becomes a problem or an exemplar, how a question and a worked
+solution are framed, and how an answer is found. (Simulated outputs: harness.simulated.)
 """
 
 from __future__ import annotations
 
-import random
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from harness.problems.answers import AnswerPool, normalize_answer
+from harness.problems.answers import normalize_answer
 from harness.problems.datasets import SourceRow, load_problems, read_fewshot_rows
 from harness.records import Candidate, Problem
 
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
 
 ExemplarT = TypeVar("ExemplarT")
 
-WRONG_ANSWERS_RANGE = (8, 120)  # distinct wrong answers per simulated problem (a long tail)
 _EXEMPLARS_BEFORE_LOAD = 4  # DatasetConfig.fewshot_k's default: an unloaded task prompts like a default run
 
 
@@ -46,13 +43,9 @@ class FewShotTask(ABC, Generic[ExemplarT]):
     question_prefix: str  # opens every question: "Question: ", "Problem:\n"
     answer_cue: str  # follows a question in a completion prompt: "\nAnswer:"
     cue_separator: str  # between the cue and an exemplar's worked solution
-    reasoning_lines: tuple[str, ...]  # simulated outputs draw two of these
-    unfinished_outputs: tuple[str, ...]  # simulated outputs that never reach an answer
-    no_marker_rate = 0.04  # share of wrong simulated outputs that never reach an answer
 
     def __init__(self) -> None:
         self.exemplars: tuple[ExemplarT, ...] = self.builtin_exemplars[:_EXEMPLARS_BEFORE_LOAD]
-        self._answer_pools: dict[tuple[str, str | None], AnswerPool] = {}
 
     # --- what a task says about itself -----------------------------------------------------
 
@@ -71,14 +64,6 @@ class FewShotTask(ABC, Generic[ExemplarT]):
     @abstractmethod
     def _answer_in(self, text: str) -> str | None:
         """The answer a model output gives, as written; None without one."""
-
-    @abstractmethod
-    def _new_answer_pool(self, problem: Problem) -> AnswerPool:
-        """Right and wrong answers that simulated outputs pick from."""
-
-    @abstractmethod
-    def _conclusion(self, answer: str, rng: random.Random) -> str:
-        """What follows the reasoning lines of a simulated output, separator included."""
 
     # --- the shared flow -------------------------------------------------------------------
 
@@ -123,22 +108,3 @@ class FewShotTask(ABC, Generic[ExemplarT]):
         from harness.verifiers.math import MathVerifier  # noqa: PLC0415 - keeps task import light
 
         return MathVerifier()
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        """A plausible output; correct ones carry the gold in one of its accepted spellings."""
-        pool = self._answer_pool(problem)
-        if not correct and rng.random() < self.no_marker_rate:
-            return self.unfinished_outputs[int(rng.random() * len(self.unfinished_outputs))]
-        answer = pool.pick_correct(rng) if correct else pool.pick_wrong(rng)
-        lines = self.reasoning_lines
-        first = int(rng.random() * len(lines))
-        second = (first + 1 + int(rng.random() * (len(lines) - 1))) % len(lines)
-        return f"{lines[first]}\n{lines[second]}{self._conclusion(answer, rng)}"
-
-    def _answer_pool(self, problem: Problem) -> AnswerPool:
-        # Pools are costly to build and a run simulates many outputs per problem.
-        cache_key = (problem.id, problem.answer)
-        pool = self._answer_pools.get(cache_key)
-        if pool is None:
-            pool = self._answer_pools[cache_key] = self._new_answer_pool(problem)
-        return pool

@@ -7,22 +7,13 @@ Monkeys paper; answers are judged by MathVerifier (exact numeric comparison in p
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from harness.problems.answers import (
-    AnswerPool,
-    format_plain_number,
-    last_boxed_content,
-    numeric_distractors,
-    numeric_value,
-    stable_seed,
-)
+from harness.problems.answers import last_boxed_content
 from harness.problems.base import DatasetError
-from harness.problems.fewshot import WRONG_ANSWERS_RANGE, FewShotTask, row_id
+from harness.problems.fewshot import FewShotTask, row_id
 from harness.records import Problem
 
 if TYPE_CHECKING:
@@ -69,22 +60,6 @@ BUILTIN_EXEMPLARS: tuple[Exemplar, ...] = (
         "Riding, she covers 12 * 2.5 = 30 miles.\nWith the walk the total is 30 + 3 = 33 miles.\n#### 33",
     ),
 )
-
-# Simulated outputs: digit-free reasoning so an output without a marker has no number to extract.
-_REASONING_LINES = (
-    "Let's work through the problem step by step.",
-    "First, find the quantities the question gives us.",
-    "Next, combine them in the order the story describes.",
-    "We keep track of what is added and what is taken away.",
-    "Checking the units, the result is in the units the question asks for.",
-    "Putting the pieces together gives the total.",
-)
-_UNFINISHED_OUTPUTS = (
-    "Let's work through the problem step by step.\nFirst, we need to figure out how many",
-    "I am not sure which quantity the question is asking about.",
-    "The problem does not say enough to decide; it depends on the",
-)
-
 
 def gold_from_solution(solution: str) -> str | None:
     """'... #### 1,250' -> '1250'; None without a marker or a value after it."""
@@ -162,8 +137,6 @@ class GSM8KTask(FewShotTask[Exemplar]):
     question_prefix = "Question: "
     answer_cue = "\nAnswer:"
     cue_separator = " "
-    reasoning_lines = _REASONING_LINES
-    unfinished_outputs = _UNFINISHED_OUTPUTS
 
     def _problem(self, row: SourceRow) -> Problem:
         return problem_from_row(row)
@@ -176,41 +149,3 @@ class GSM8KTask(FewShotTask[Exemplar]):
 
     def _answer_in(self, text: str) -> str | None:
         return extract_answer(text)
-
-    def _new_answer_pool(self, problem: Problem) -> AnswerPool:
-        return build_answer_pool(problem)
-
-    def _conclusion(self, answer: str, rng: random.Random) -> str:
-        return f"\n{_answer_line(answer, rng)}"
-
-
-def _answer_line(answer: str, rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.75:
-        return f"{ANSWER_MARKER} {answer}"
-    if roll < 0.9:
-        return f"The answer is {answer}."
-    return f"So the final result is \\boxed{{{answer}}}."
-
-
-def _spellings(value: Fraction) -> list[str]:
-    """Ways a model writes a number that extraction + normalization map to the same key."""
-    plain = format_plain_number(value)
-    forms = [plain, plain, f"${plain}", f"{plain} dollars"]
-    if value.denominator == 1:
-        forms.append(f"{plain}.00")
-        if abs(value) >= 1000:
-            forms.append(f"{value.numerator:,}")
-    return forms
-
-
-def build_answer_pool(problem: Problem) -> AnswerPool:
-    seed = stable_seed("gsm8k", problem.id)
-    gold = numeric_value(problem.answer or "")
-    if gold is None:  # a non-numeric gold cannot come from GSM8K; answer it as written
-        return AnswerPool.build([problem.answer or ""], ["0", "1", "2"])
-    count = random.Random(seed).randint(*WRONG_ANSWERS_RANGE)
-    wrong_values = numeric_distractors(gold, seed, count)
-    spelling_rng = random.Random(seed + 1)
-    wrong = [spelling_rng.choice(_spellings(value)) for value in wrong_values]
-    return AnswerPool.build(_spellings(gold), wrong)

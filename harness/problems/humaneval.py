@@ -11,30 +11,16 @@ syntax tree, and it passes when `program + test + check(entry_point)` exits 0 in
 from __future__ import annotations
 
 import ast
-import random
 import re
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
-from harness.problems.answers import stable_seed
-from harness.problems.base import DatasetError
-from harness.problems.code_common import (
-    OutputsByProblem,
-    SimulatedOutputs,
-    build_outputs,
-    cut_at_stops,
-    first_code_block,
-    noisy,
-    parses_as_python,
-    pick_mutants,
-    python_key,
-    python_mutants,
-    python_tree,
-)
+from harness.problems.base import DatasetError, NoOptions, typed_settings
+from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key, python_tree
 from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import HumanEvalVerifier
 
@@ -45,11 +31,7 @@ CHAT_INSTRUCTION = (
 )
 _REQUIRED = ("task_id", "prompt", "test", "entry_point")
 _IMPORT_LINE = re.compile(r"^(?:import|from)\s+\S+.*$", re.MULTILINE)
-NO_CODE_OUTPUTS = (
-    "I'm sorry, I can't complete this function.",
-    "The function should be implemented as described in the docstring.",
-    "Let me think about the edge cases first.",
-)
+
 
 
 def problem_from_row(row: SourceRow) -> Problem:
@@ -116,9 +98,6 @@ class HumanEvalTask:
     name = "humaneval"
     default_stop: tuple[str, ...] = STOP_SEQUENCES  # completions API; set `stop: []` for chat
 
-    def __init__(self) -> None:
-        self._outputs = OutputsByProblem(simulated_outputs)
-
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         return load_problems(dataset, problem_from_row)
 
@@ -136,34 +115,16 @@ class HumanEvalTask:
 
     unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: the one verify setting code tasks read (running generated
-        code without bubblewrap, at the user's explicit risk)."""
-        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        """No `verify.options`; the one verify setting code tasks read is running generated code
+        without bubblewrap, at the user's explicit risk."""
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> HumanEvalVerifier:
         from harness.verifiers.code import HumanEvalVerifier  # noqa: PLC0415 - keeps task import light
 
         return HumanEvalVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        """The canonical solution (as a completion or a fenced function) when correct; else one
-        of the problem's broken variants, the common ones often, or prose without code."""
-        return self._outputs.pick(problem, correct, rng)
-
-
-def simulated_outputs(problem: Problem) -> SimulatedOutputs:
-    prompt = problem.data["prompt"]
-    solution = problem.data.get("canonical_solution") or ""
-    reference = prompt + solution
-    seed = stable_seed("humaneval", problem.id)
-    mutants = pick_mutants(python_mutants(reference, prompt.count("\n") + 1, seed), seed)
-
-    def frame(program: str, rng: random.Random) -> str:
-        if rng.random() < 0.3:  # chat style: the whole function, fenced
-            return f"Here is the completed function:\n\n```python\n{program.rstrip()}\n```\n"
-        body = noisy(program[len(prompt):], rng)
-        return body + "\n\n\nif __name__ == '__main__':\n    print('done')\n" if rng.random() < 0.2 else body
-
-    correct = [reference] if solution.strip() else []
-    return build_outputs("humaneval", problem.id, correct, [m.source for m in mutants], frame, NO_CODE_OUTPUTS)

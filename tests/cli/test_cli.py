@@ -125,6 +125,19 @@ def test_suite_report_and_export(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing")]) == 2
 
 
+def test_a_suite_member_with_bad_verifier_settings_stops_the_suite_before_any_run(tmp_path, capsys):
+    write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K_ROWS)
+    for name, verify in (("a", ""), ("b", "verify: {options: {flake_runs: 2}}\n")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ntask: gsm8k\ndataset: {{path: gsm8k.jsonl}}\nmodel: {{backend: simulated}}\n"
+            "sampling: {samples_per_problem: 2}\n" + verify)
+    (tmp_path / "suite.yaml").write_text("suite: [a.yaml, b.yaml]\n")
+    out = tmp_path / "runs"
+    assert main(["run", str(tmp_path / "suite.yaml"), "--out", str(out), "--no-progress"]) == 2
+    assert "verify.options: task 'gsm8k' takes no verifier settings (given: flake_runs)" in capsys.readouterr().err
+    assert not out.exists()  # not even the good member ran
+
+
 def test_run_instances_picks_a_subset_that_can_be_widened(tmp_path, capsys):
     rows = GSM8K_ROWS + [{"question": "What is 2 times 5?", "answer": "2*5\n#### 10"}]
     write_jsonl(tmp_path / "gsm8k.jsonl", rows)

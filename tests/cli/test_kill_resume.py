@@ -23,9 +23,15 @@ verify: {{workers: 2}}
 """
 
 
+def _sigint_default() -> None:
+    # a suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # the child would keep ignoring the Ctrl-C these tests send
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def monkeys(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "harness.cli", *args, "--no-progress"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
 
 
 def stored_attempts(run_dir: Path) -> int:
@@ -120,4 +126,40 @@ def test_sigkill_while_sampling_and_verifying_then_resume_equals_uninterrupted(t
     assert sequential.returncode == 0, err
     got = (killed / "verdicts.jsonl").read_text().splitlines()
     assert len(got) == 20 * 3000
+    assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()
+
+
+CODE_CONFIG = """
+name: killcode
+task: humaneval
+dataset: {{path: {data}}}
+model: {{backend: simulated, seconds_per_request: 0.02}}
+sampling: {{samples_per_problem: 200, n_per_request: 5, seed: 4}}
+verify: {{workers: 2}}
+"""
+
+
+def test_sigkill_while_a_batch_verifier_streams_then_resume_equals_uninterrupted(tmp_path):
+    """Streaming with a batch verifier (programs in the sandbox pool, several calls at once): killed once
+    verdicts are stored and sampling goes on, resumed, and compared with the sequential order."""
+    config = tmp_path / "code.yaml"
+    config.write_text(CODE_CONFIG.format(data=ROOT / "configs/data/demo_code.jsonl"))
+    killed = tmp_path / "killed"
+    proc = monkeys("run", str(config), "--out", str(killed))
+    deadline = time.monotonic() + 120
+    while stored_rows(killed, "verdicts") < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be stopped; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert stored_rows(killed, "verdicts") >= 10 and stored_attempts(killed) < 8 * 200
+
+    resumed = monkeys("run", str(config), "--out", str(killed))
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    sequential = monkeys("run", str(config), "--out", str(tmp_path / "sequential"), "--set", "verify.streaming=false")
+    _, err = sequential.communicate(timeout=300)
+    assert sequential.returncode == 0, err
+    got = (killed / "verdicts.jsonl").read_text().splitlines()
+    assert len(got) == 8 * 200
     assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()

@@ -318,11 +318,16 @@ def test_container_removed_after_keyboard_interrupt(docker_engine, docker_run_id
 def test_ctrl_c_during_a_command_removes_the_container(docker_engine, docker_run_id, toy_instance):
     run_id = f"{docker_run_id}-ctrl-c"
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    with pytest.raises(KeyboardInterrupt):
-        with DockerSandbox(toy_instance[1], run_id=run_id) as box:
-            timer.start()
-            box.exec("sleep 60", timeout_s=120)
-    timer.cancel()
+    # Python's own Ctrl-C handler, also when the suite was started with SIGINT ignored (in the background)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with DockerSandbox(toy_instance[1], run_id=run_id) as box:
+                timer.start()
+                box.exec("sleep 60", timeout_s=120)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert containers_of(docker_engine, run_id) == []
 
 

@@ -8,12 +8,9 @@ import pytest
 from harness.config import DatasetConfig
 from harness.problems.base import DatasetError
 from harness.problems.code_common import detect_language, program_key
-from harness.problems.code_contests import (
-    CodeContestsCppTask,
-    CodeContestsTask,
-    contest_spec,
-    time_limit_seconds,
-)
+from harness.problems.code_contests import CodeContestsCppTask, CodeContestsTask
+from harness.problems.contest_specs import contest_spec, time_limit_seconds
+from harness.simulated import output_maker
 
 SUM_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
 SUM_CPP = "#include <iostream>\nint main() {\n    long long a, b;\n    std::cin >> a >> b;\n    std::cout << a + b << std::endl;\n}\n"
@@ -126,16 +123,18 @@ def test_cpp_is_recognised_and_keyed_by_its_lines(tmp_path: Path) -> None:
 
 def test_simulated_outputs_use_a_python_reference(tmp_path: Path) -> None:
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(5)
-    keys = {task.extract(problems[0], task.simulate_output(problems[0], True, rng)).key for _ in range(20)}  # type: ignore[union-attr]
+    keys = {task.extract(problems[0], simulate(problems[0], True, rng)).key for _ in range(20)}  # type: ignore[union-attr]
     assert keys == {program_key(SUM_PY, "python")}
-    wrong = {c.key for _ in range(100) if (c := task.extract(problems[0], task.simulate_output(problems[0], False, rng)))}
+    wrong = {c.key for _ in range(100) if (c := task.extract(problems[0], simulate(problems[0], False, rng)))}
     assert wrong and program_key(SUM_PY, "python") not in wrong
 
 
 def test_simulated_outputs_without_a_reference_answer_from_a_table(tmp_path: Path) -> None:
     task, problems = load(tmp_path)
-    text = task.simulate_output(problems[1], True, random.Random(1))
+    simulate = output_maker(task)
+    text = simulate(problems[1], True, random.Random(1))
     candidate = task.extract(problems[1], text)
     assert candidate is not None and "TABLE" in candidate.content
 
@@ -147,12 +146,13 @@ def test_simulated_outputs_round_trip_through_the_verifier(tmp_path: Path) -> No
     from harness.verifiers.code import CodeContestsVerifier  # noqa: PLC0415
 
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(9)
     items, intents = [], []
     for problem in problems[:2]:  # a Python reference; a table look-up
         for correct in (True, False):
             for _ in range(40):
-                if (candidate := task.extract(problem, task.simulate_output(problem, correct, rng))) is not None:
+                if (candidate := task.extract(problem, simulate(problem, correct, rng))) is not None:
                     items.append((problem, candidate))
                     intents.append(correct)
     verifier = CodeContestsVerifier(workers=2, time_floor_s=0.5, python_time_factor=0.5)

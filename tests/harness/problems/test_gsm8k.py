@@ -14,6 +14,7 @@ from harness.problems.base import DatasetError, Task
 from harness.problems.datasets import read_rows, select_rows
 from harness.problems.gsm8k import BUILTIN_EXEMPLARS, GSM8KTask, extract_answer
 from harness.records import Problem, VerdictStatus
+from harness.simulated import output_maker
 from harness.verifiers.math import MathVerifier
 
 ROWS = [
@@ -261,10 +262,11 @@ def sim_problems() -> list[Problem]:
 
 def test_simulated_outputs_round_trip() -> None:
     task, verifier, rng = GSM8KTask(), MathVerifier(), random.Random(0)
+    simulate = output_maker(task)
     for problem in sim_problems():
         for _ in range(200):
             correct = rng.random() < 0.5
-            candidate = task.extract(problem, task.simulate_output(problem, correct, rng))
+            candidate = task.extract(problem, simulate(problem, correct, rng))
             if correct:
                 assert candidate is not None
                 assert verifier.verify(problem, candidate).passed
@@ -274,15 +276,16 @@ def test_simulated_outputs_round_trip() -> None:
 
 def test_simulated_outputs_are_seeded_and_vary() -> None:
     problem = sim_problems()[1]
-    first = [GSM8KTask().simulate_output(problem, i % 2 == 0, random.Random(i)) for i in range(50)]
-    again = [GSM8KTask().simulate_output(problem, i % 2 == 0, random.Random(i)) for i in range(50)]
+    first = [output_maker(GSM8KTask())(problem, i % 2 == 0, random.Random(i)) for i in range(50)]
+    again = [output_maker(GSM8KTask())(problem, i % 2 == 0, random.Random(i)) for i in range(50)]
     assert first == again
     assert len(set(first)) > 10
 
 
 def test_simulated_wrong_answers_repeat() -> None:
     task, rng, problem = GSM8KTask(), random.Random(1), sim_problems()[5]
-    keys = [c.key for c in (task.extract(problem, task.simulate_output(problem, False, rng)) for _ in range(5000)) if c]
+    simulate = output_maker(task)
+    keys = [c.key for c in (task.extract(problem, simulate(problem, False, rng)) for _ in range(5000)) if c]
     counts = sorted((keys.count(k) for k in set(keys)), reverse=True)
     assert counts[0] > 0.15 * len(keys)  # a popular wrong answer
     assert 5 < len(counts) <= 200  # and a bounded long tail
@@ -291,7 +294,8 @@ def test_simulated_wrong_answers_repeat() -> None:
 
 def test_simulate_output_is_fast() -> None:
     task, rng, problems = GSM8KTask(), random.Random(2), sim_problems()
+    simulate = output_maker(task)
     started = time.perf_counter()
     for i in range(100_000):
-        task.simulate_output(problems[i % len(problems)], i % 3 == 0, rng)
+        simulate(problems[i % len(problems)], i % 3 == 0, rng)
     assert time.perf_counter() - started < 5.0

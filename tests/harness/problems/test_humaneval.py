@@ -12,6 +12,7 @@ from harness.problems.code_common import first_code_block, python_key
 from harness.problems.humaneval import STOP_SEQUENCES, HumanEvalTask
 from harness.records import Problem
 from harness.registry import load_task
+from harness.simulated import output_maker
 
 # Rows in HumanEval's shape (written for these tests).
 ROWS: list[dict[str, Any]] = [
@@ -148,12 +149,13 @@ def test_introspective_programs_keep_their_text_as_key() -> None:
 
 def test_simulated_outputs_extract_to_the_reference_or_broken_programs(tmp_path: Path) -> None:
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(7)
     for problem in problems:
         reference = python_key(problem.data["prompt"] + problem.data["canonical_solution"])
-        correct = {task.extract(problem, task.simulate_output(problem, True, rng)).key for _ in range(40)}  # type: ignore[union-attr]
+        correct = {task.extract(problem, simulate(problem, True, rng)).key for _ in range(40)}  # type: ignore[union-attr]
         assert correct == {reference}
-        wrong = [task.extract(problem, task.simulate_output(problem, False, rng)) for _ in range(300)]
+        wrong = [task.extract(problem, simulate(problem, False, rng)) for _ in range(300)]
         keys = [c.key for c in wrong if c is not None]
         assert reference not in keys
         assert 2 <= len(set(keys)) and len(keys) >= 250
@@ -169,12 +171,13 @@ def test_simulated_outputs_round_trip_through_the_verifier(tmp_path: Path) -> No
     from harness.verifiers.code import HumanEvalVerifier  # noqa: PLC0415
 
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(11)
     items, intents = [], []
     for problem in problems:
         for correct in (True, False):
             for _ in range(60):
-                candidate = task.extract(problem, task.simulate_output(problem, correct, rng))
+                candidate = task.extract(problem, simulate(problem, correct, rng))
                 if candidate is not None:
                     items.append((problem, candidate))
                     intents.append(correct)

@@ -10,6 +10,7 @@ from harness.config import DatasetConfig
 from harness.problems.base import DatasetError, Task
 from harness.problems.math import BUILTIN_EXEMPLARS, MathTask, extract_answer, final_answer_line
 from harness.records import Problem, VerdictStatus
+from harness.simulated import output_maker
 from harness.verifiers.math import MathVerifier
 
 MATH_ROWS = [  # the MATH test split format: the gold is the last \boxed{} of the solution
@@ -215,11 +216,12 @@ def sim_problems() -> list[Problem]:
 
 def test_simulated_outputs_round_trip() -> None:
     task, verifier, rng = MathTask(), MathVerifier(), random.Random(0)
+    simulate = output_maker(task)
     verdicts: dict[tuple[str, str, bool], bool] = {}  # (problem, key, correct) -> passed; keys repeat
     for problem in sim_problems():
         for _ in range(150):
             correct = rng.random() < 0.5
-            candidate = task.extract(problem, task.simulate_output(problem, correct, rng))
+            candidate = task.extract(problem, simulate(problem, correct, rng))
             if candidate is None:
                 assert not correct
                 continue
@@ -233,13 +235,15 @@ def test_simulated_outputs_round_trip() -> None:
 
 def test_correct_outputs_use_several_spellings() -> None:
     task, rng, problem = MathTask(), random.Random(3), sim_problems()[1]
-    contents = {task.extract(problem, task.simulate_output(problem, True, rng)).content for _ in range(300)}
+    simulate = output_maker(task)
+    contents = {task.extract(problem, simulate(problem, True, rng)).content for _ in range(300)}
     assert {"\\frac{3}{4}", "\\dfrac{3}{4}", "3/4", "0.75"} <= contents
 
 
 def test_simulated_wrong_answers_repeat() -> None:
     task, rng, problem = MathTask(), random.Random(1), sim_problems()[5]
-    keys = [c.key for c in (task.extract(problem, task.simulate_output(problem, False, rng)) for _ in range(5000)) if c]
+    simulate = output_maker(task)
+    keys = [c.key for c in (task.extract(problem, simulate(problem, False, rng)) for _ in range(5000)) if c]
     counts = sorted((keys.count(k) for k in set(keys)), reverse=True)
     assert counts[0] > 0.15 * len(keys)
     assert 5 < len(counts) <= 200
@@ -247,7 +251,8 @@ def test_simulated_wrong_answers_repeat() -> None:
 
 def test_simulate_output_is_fast() -> None:
     task, rng, problems = MathTask(), random.Random(2), sim_problems()
+    simulate = output_maker(task)
     started = time.perf_counter()
     for i in range(100_000):
-        task.simulate_output(problems[i % len(problems)], i % 3 == 0, rng)
+        simulate(problems[i % len(problems)], i % 3 == 0, rng)
     assert time.perf_counter() - started < 5.0

@@ -9,6 +9,7 @@ from harness.config import DatasetConfig
 from harness.problems.base import DatasetError
 from harness.problems.code_common import python_key
 from harness.problems.mbpp import BUILTIN_EXEMPLARS, DONE, MBPPTask, mbpp_spec
+from harness.simulated import output_maker
 
 # One row of each MBPP shape (written for these tests).
 FULL = {
@@ -109,12 +110,13 @@ def test_no_code(tmp_path: Path, text: str) -> None:
 
 def test_simulated_outputs(tmp_path: Path) -> None:
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(3)
     for problem in problems:
         reference = python_key(mbpp_spec(problem.data).reference)
-        correct = {task.extract(problem, task.simulate_output(problem, True, rng)).key for _ in range(30)}  # type: ignore[union-attr]
+        correct = {task.extract(problem, simulate(problem, True, rng)).key for _ in range(30)}  # type: ignore[union-attr]
         assert correct == {reference}
-        wrong = {c.key for _ in range(100) if (c := task.extract(problem, task.simulate_output(problem, False, rng)))}
+        wrong = {c.key for _ in range(100) if (c := task.extract(problem, simulate(problem, False, rng)))}
         assert wrong and reference not in wrong
 
 
@@ -122,12 +124,13 @@ def test_simulated_outputs_round_trip_through_the_verifier(tmp_path: Path) -> No
     from harness.verifiers.code import MBPPVerifier  # noqa: PLC0415
 
     task, problems = load(tmp_path)
+    simulate = output_maker(task)
     rng = random.Random(4)
     items, intents = [], []
     for problem in problems:
         for correct in (True, False):
             for _ in range(40):
-                if (candidate := task.extract(problem, task.simulate_output(problem, correct, rng))) is not None:
+                if (candidate := task.extract(problem, simulate(problem, correct, rng))) is not None:
                     items.append((problem, candidate))
                     intents.append(correct)
     verifier = MBPPVerifier(workers=2, timeout_s=1.0)

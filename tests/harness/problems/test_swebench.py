@@ -30,6 +30,7 @@ from harness.problems.swebench import (
     derived_image,
     derived_log_parser,
 )
+from harness.simulated import output_maker
 
 BASE_FILES = {
     "pkg/calc.py": "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n\n\ndef neg(a):\n    return a\n",
@@ -319,24 +320,26 @@ def test_normalized_patches_apply_exactly_like_the_raw_ones(tmp_path: Path, vari
 
 def test_simulated_outputs_right_and_wrong() -> None:
     task = SWEBenchTask()
+    simulate = output_maker(task)
     [problem] = _problems([row()])
     gold_key = patch_key(GOLD)
     rng = random.Random(7)
-    right = {task.extract(problem, task.simulate_output(problem, True, rng)).key for _ in range(20)}
+    right = {task.extract(problem, simulate(problem, True, rng)).key for _ in range(20)}
     assert right == {gold_key}
-    wrong = [task.extract(problem, task.simulate_output(problem, False, rng)) for _ in range(40)]
+    wrong = [task.extract(problem, simulate(problem, False, rng)) for _ in range(40)]
     keys = {c.key for c in wrong if c is not None}
     assert gold_key not in keys and len(keys) >= 3  # a spread of distinct wrong patches
 
 
 def test_simulated_wrong_patches_fail_or_do_not_apply(tmp_path: Path) -> None:
     task = SWEBenchTask()
+    simulate = output_maker(task)
     [problem] = _problems([row()])
     repo = _repo(tmp_path)
     _, fixed = _apply(repo, GOLD, "git apply")
     rng = random.Random(3)
     for _ in range(15):
-        candidate = task.extract(problem, task.simulate_output(problem, False, rng))
+        candidate = task.extract(problem, simulate(problem, False, rng))
         assert candidate is not None
         ok, tree = _apply(repo, candidate.content, "git apply")
         assert not ok or tree != fixed

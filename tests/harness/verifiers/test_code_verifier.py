@@ -180,7 +180,7 @@ def test_identical_programs_run_once_and_order_is_kept(humaneval_verifier: Human
 def test_verifier_pickles_without_its_pool(humaneval_verifier: HumanEvalVerifier) -> None:
     humaneval_verifier.pool()
     copy = pickle.loads(pickle.dumps(humaneval_verifier))
-    assert copy._pool is None and copy.version == humaneval_verifier.version == "4/t1/cpu0.75"
+    assert copy._pool is None and copy.version == humaneval_verifier.version == "5/t1/cpu0.75"
 
 
 # --- MBPP -----------------------------------------------------------------------------------------------

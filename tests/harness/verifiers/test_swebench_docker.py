@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,7 @@ def make_verifier(tmp_path: Path, **settings: Any) -> SWEBenchVerifier:
     options = {"flake_runs": 0, "majority_runs": 1, "eval_timeout_s": 120, **settings}
     verifier = SWEBenchVerifier(SWEBenchSettings(**options))
     verifier.bind_run_dir(tmp_path / "run")
+    verifier.run_id = f"test-{uuid.uuid4().hex[:12]}"  # not "run": other test sessions on this engine use that label too
     return verifier
 
 
@@ -254,3 +256,19 @@ def test_monkeys_verify_with_predictions_writes_verdicts_and_report(tmp_path: Pa
     assert rows[3]["test_log"] is None
     report = json.loads((out / "report.json").read_text())
     assert report["pass_at_k"]["1"] == pytest.approx(0.4)
+
+
+def test_an_image_without_testbed_is_an_error_naming_the_instance_and_the_others_go_on(
+        tmp_path: Path, toy: tuple[dict[str, Any], str], problem: Problem) -> None:
+    from tests.swebench_toy import BASE_IMAGE
+
+    # The base image holds no repository: Docker would create an empty /testbed as the working directory.
+    row = {**toy[0], "instance_id": "monkeys__calc-notestbed", "image": BASE_IMAGE}
+    broken = problem_from_row(SourceRow("toy", 2, 1, row))
+    verifier = make_verifier(tmp_path)
+    verdicts = list(verifier.verify_many([(broken, candidate(broken, toy_patch("gold"))),
+                                          (problem, candidate(problem, toy_patch("gold")))]))
+    note = evidence_fields(verdicts[0])["note"]
+    assert verdicts[0].status is VerdictStatus.ERROR and verdicts[1].status is VerdictStatus.PASSED
+    assert "monkeys__calc-notestbed" in note and BASE_IMAGE in note and "has no /testbed" in note
+    assert leftover_containers(verifier.run_id or "") == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import threading
@@ -439,3 +440,34 @@ def test_strict_and_lenient_grades_differ_only_on_flaky_tests(tmp_path: Path, te
     assert verdict.status is VerdictStatus.FAILED and evidence["p2p_failed"] == ["tests/test_calc.py::test_flaky"]
     assert evidence["lenient_resolved"] is True and evidence["flaky_instance"] is True
     assert lenient_passed(verdict) and on_flaky_instance(verdict) and not lenient_passed(None)
+
+
+# --- bad instances: named, recorded, and nothing else stops ---------------------------------------
+
+
+def test_an_image_whose_testbed_is_not_a_repository_is_an_error_naming_the_instance(tmp_path: Path, template: Path) -> None:
+    plain = tmp_path / "plain" / "testbed"  # the files, no git repository
+    plain.parent.mkdir()
+    subprocess.run(["cp", "-a", str(template), str(plain.parent)], check=True)
+    shutil.rmtree(plain / ".git")
+    good, bad = Factory(template, tmp_path / "good", False), Factory(plain, tmp_path / "bad", False)
+    settings = SWEBenchSettings(flake_runs=0, majority_runs=1, logs_dir=tmp_path / "logs", eval_timeout_s=60, containers=1)
+    v = SWEBenchVerifier(settings, sandbox_factory=lambda image: bad(image) if image == "bad:1" else good(image))
+    broken, fine = toy_problem(template, "toy__calc-2", image="bad:1"), toy_problem(template)
+    verdicts = list(v.verify_many([(broken, candidate(broken, GOLD)), (broken, candidate(broken, WRONG)),
+                                   (fine, candidate(fine, GOLD))]))
+    notes = [evidence_fields(verdict).get("note", "") for verdict in verdicts[:2]]
+    assert [verdict.status for verdict in verdicts] == [VerdictStatus.ERROR, VerdictStatus.ERROR, VerdictStatus.PASSED]
+    assert all("toy__calc-2" in note and "bad:1" in note and "not a git repository" in note for note in notes)
+    assert len(bad.opened) == 1  # checked once: the second candidate was refused without a new sandbox
+
+
+def test_an_eval_script_that_never_reaches_the_tests_is_named(tmp_path: Path, template: Path) -> None:
+    script = "#!/bin/bash\nset -e\necho installing the test requirements\nfalse\n: '>>>>> Start Test Output'\n"
+    problem = toy_problem(template, eval_script=script)
+    v, _ = verifier(tmp_path, template)
+    [(status, evidence)] = judge(v, problem, GOLD)
+    # The official grade of such a log is "not resolved": the verdict says so, and why.
+    assert status is VerdictStatus.FAILED and evidence["tests_ran"] is False
+    assert "toy__calc-1: the eval script never reached the tests" in evidence["note"]
+    assert "exited with 1" in evidence["note"] and "installing the test requirements" in evidence["note"]
