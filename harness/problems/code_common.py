@@ -14,7 +14,12 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from harness.problems.base import NoOptions, typed_settings
+
+if TYPE_CHECKING:
+    from harness.config import VerifyConfig
 
 
 Language = Literal["python", "cpp"]
@@ -139,3 +144,17 @@ def cpp_key(code: str) -> str:
 
 def program_key(code: str, language: Language) -> str:
     return cpp_key(code) if language == "cpp" else python_key(code)
+
+
+class SandboxedCodeTask:
+    """What every code task shares about its settings: no `verify.options`, and one verify setting,
+    running generated code without bubblewrap at the user's explicit risk."""
+
+    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
+
+    def settings_model(self) -> type[NoOptions]:
+        return NoOptions
+
+    def configure(self, verify: VerifyConfig) -> None:
+        typed_settings(NoOptions, verify.options)
+        self.unsafe_no_isolation = verify.unsafe_no_isolation

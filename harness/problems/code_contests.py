@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from harness.problems.base import DatasetError, NoOptions, typed_settings
+from harness.problems.base import DatasetError
 from harness.problems.code_common import (
     Language,
+    SandboxedCodeTask,
     cut_at_stops,
     detect_language,
     first_code_block,
@@ -33,7 +34,7 @@ from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig, VerifyConfig
+    from harness.config import DatasetConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import CodeContestsVerifier
 
@@ -83,7 +84,7 @@ def program_from_output(text: str) -> str | None:
     return code if parses_as_python(code) and _IO_HINT.search(code) else None
 
 
-class CodeContestsTask:
+class CodeContestsTask(SandboxedCodeTask):
     name = "code_contests"
     default_stop: tuple[str, ...] = (NEXT_QUESTION,)
     language: Language = "python"  # what prompts ask for; C++ answers are judged all the same
@@ -105,17 +106,6 @@ class CodeContestsTask:
         if code is None:
             return None
         return Candidate(problem_id=problem.id, key=program_key(code, detect_language(code)), content=code)
-
-    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
-
-    def settings_model(self) -> type[NoOptions]:
-        return NoOptions
-
-    def configure(self, verify: VerifyConfig) -> None:
-        """No `verify.options`; the one verify setting code tasks read is running generated code
-        without bubblewrap, at the user's explicit risk."""
-        typed_settings(NoOptions, verify.options)
-        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> CodeContestsVerifier:
         from harness.verifiers.code import CodeContestsVerifier  # noqa: PLC0415 - keeps task import light

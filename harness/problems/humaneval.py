@@ -14,13 +14,20 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from harness.problems.base import DatasetError, NoOptions, typed_settings
-from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key, python_tree
+from harness.problems.base import DatasetError
+from harness.problems.code_common import (
+    SandboxedCodeTask,
+    cut_at_stops,
+    first_code_block,
+    parses_as_python,
+    python_key,
+    python_tree,
+)
 from harness.problems.datasets import load_problems
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig, VerifyConfig
+    from harness.config import DatasetConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import HumanEvalVerifier
 
@@ -94,7 +101,7 @@ def program_from_output(problem: Problem, text: str) -> str | None:
     return None if block is None or not parses_as_python(code) else full_function_program(prompt, entry, code)
 
 
-class HumanEvalTask:
+class HumanEvalTask(SandboxedCodeTask):
     name = "humaneval"
     default_stop: tuple[str, ...] = STOP_SEQUENCES  # completions API; set `stop: []` for chat
 
@@ -112,17 +119,6 @@ class HumanEvalTask:
         if program is None:
             return None
         return Candidate(problem_id=problem.id, key=python_key(program), content=program)
-
-    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
-
-    def settings_model(self) -> type[NoOptions]:
-        return NoOptions
-
-    def configure(self, verify: VerifyConfig) -> None:
-        """No `verify.options`; the one verify setting code tasks read is running generated code
-        without bubblewrap, at the user's explicit risk."""
-        typed_settings(NoOptions, verify.options)
-        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> HumanEvalVerifier:
         from harness.verifiers.code import HumanEvalVerifier  # noqa: PLC0415 - keeps task import light

@@ -16,14 +16,20 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.problems.base import DatasetError, NoOptions, typed_settings
-from harness.problems.code_common import cut_at_stops, first_code_block, parses_as_python, python_key
+from harness.problems.base import DatasetError
+from harness.problems.code_common import (
+    SandboxedCodeTask,
+    cut_at_stops,
+    first_code_block,
+    parses_as_python,
+    python_key,
+)
 from harness.problems.datasets import load_problems, read_fewshot_rows
 from harness.problems.mbpp_specs import MBPPSpec, mbpp_spec
 from harness.records import Candidate, Problem
 
 if TYPE_CHECKING:
-    from harness.config import DatasetConfig, VerifyConfig
+    from harness.config import DatasetConfig
     from harness.problems.datasets import SourceRow
     from harness.verifiers.code import MBPPVerifier
 
@@ -92,7 +98,7 @@ def code_from_output(text: str) -> str | None:
     return code.strip("\n") if code.strip() else None
 
 
-class MBPPTask:
+class MBPPTask(SandboxedCodeTask):
     name = "mbpp"
     default_stop: tuple[str, ...] = (DONE,)
 
@@ -128,17 +134,6 @@ class MBPPTask:
         if code is None:
             return None
         return Candidate(problem_id=problem.id, key=python_key(code), content=code)
-
-    unsafe_no_isolation = False  # set by `configure` from the run's verify.unsafe_no_isolation
-
-    def settings_model(self) -> type[NoOptions]:
-        return NoOptions
-
-    def configure(self, verify: VerifyConfig) -> None:
-        """No `verify.options`; the one verify setting code tasks read is running generated code
-        without bubblewrap, at the user's explicit risk."""
-        typed_settings(NoOptions, verify.options)
-        self.unsafe_no_isolation = verify.unsafe_no_isolation
 
     def verifier(self) -> MBPPVerifier:
         from harness.verifiers.code import MBPPVerifier  # noqa: PLC0415 - keeps task import light
