@@ -10,7 +10,8 @@ A verifier placed per problem (`RayPlacement.per_problem`: SWE-bench, one warm c
 flake check per instance) gets calls that each hold candidates of one problem, and a problem's first
 call holds one candidate and runs alone: it does the per-problem work (the flake check, stored for
 the calls after; a sequential run's candidates wait for it too), so no instance is judged against
-two flake checks.
+two flake checks. A verifier that can keep warm state between calls (`WarmBetweenCalls`: SWE-bench's
+containers) keeps it for the whole stream, so the many small calls start no container each.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import queue
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 from harness.records import Candidate, Problem, Verdict
-from harness.verifiers.base import BatchVerifier, PlacedOnRay
+from harness.verifiers.base import BatchVerifier, PlacedOnRay, WarmBetweenCalls
 
 SLOTS_PER_WORKER = 8  # calls at once, per verify worker
 BACKLOG_PER_SLOT = 64  # candidates read ahead of the calls, per slot
@@ -83,7 +85,8 @@ def stream_batches(verifier: BatchVerifier, problems: dict[str, Problem], feed: 
 
     backlog = _Backlog(per_problem, slots)
     running, feed_open = 0, True
-    with ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:
+    warm = verifier.warm_between_calls() if isinstance(verifier, WarmBetweenCalls) else nullcontext()
+    with warm, ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:  # calls end before warm state goes
         while feed_open or backlog.queued or running:
             if feed_open and len(backlog.queued) < BACKLOG_PER_SLOT * slots:
                 try:

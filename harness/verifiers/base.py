@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -111,3 +112,11 @@ class Closeable(Protocol):
     """A verifier holding resources (a sandbox pool) that are released by `close`."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class WarmBetweenCalls(Protocol):
+    """A batch verifier whose costly state (warm containers) can outlive one `verify_many` call: while
+    candidates stream in, many small calls then share it instead of each starting its own."""
+
+    def warm_between_calls(self) -> AbstractContextManager[None]: ...

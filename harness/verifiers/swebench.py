@@ -27,6 +27,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,17 @@ from harness.verifiers.flaky import (
     load_flake_checks,
     on_flaky_instance,
 )
-from harness.verifiers.swebench_grading import eval_script_applies_test_patch, swebench_version
+from harness.verifiers.swebench_containers import WarmContainers
+from harness.verifiers.swebench_grading import (
+    eval_script_applies_test_patch,
+    swebench_version,
+)
 from harness.verifiers.swebench_runner import Batch, safe_name
-from harness.verifiers.swebench_settings import SandboxFactory, SWEBenchSettings, docker_sandbox_factory
+from harness.verifiers.swebench_settings import (
+    SandboxFactory,
+    SWEBenchSettings,
+    docker_sandbox_factory,
+)
 
 __all__ = ["SWEBenchSettings", "SWEBenchVerifier", "docker_sandbox_factory", "eval_script_applies_test_patch",
            "swebench_version"]
@@ -64,6 +73,7 @@ class SWEBenchVerifier:
         self.sandbox_factory = sandbox_factory
         self._logs_dir = self.settings.logs_dir
         self.run_id: str | None = None  # labels the containers, for sandboxes.docker.cleanup_leftovers
+        self.shared_containers: WarmContainers | None = None  # see warm_between_calls
 
     def __getstate__(self) -> dict[str, Any]:  # verifiers must pickle; a custom factory does not travel
         return {"settings": self.settings, "logs_dir": self._logs_dir, "run_id": self.run_id}
@@ -123,6 +133,18 @@ class SWEBenchVerifier:
 
     def verify(self, problem: Problem, candidate: Candidate) -> Verdict:
         return next(iter(self.verify_many([(problem, candidate)])))
+
+    @contextmanager
+    def warm_between_calls(self) -> Iterator[None]:
+        """Within: every verify_many call shares `containers` warm containers, so the many small calls of a
+        streamed run (a few candidates each) start no container per call; closed at the end."""
+        factory = self.sandbox_factory or docker_sandbox_factory(self.settings, self.run_id)
+        shared = self.shared_containers = WarmContainers(self.settings.containers, factory)
+        try:
+            yield
+        finally:
+            self.shared_containers = None
+            shared.close()
 
     def verify_many(self, items: Sequence[tuple[Problem, Candidate]]) -> Iterator[Verdict]:
         """Verdicts in input order; each instance's candidates share one container."""

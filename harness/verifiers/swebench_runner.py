@@ -16,9 +16,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.problems.patches import key_digest
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.flaky import FlakeCheck, FlakeStore, majority, summarize_runs
+from harness.verifiers.swebench_containers import WarmContainers
 from harness.verifiers.swebench_grading import make_spec, status_map, swebench_version
-from harness.verifiers.swebench_run import Instance, RunResult, evidence_of, run_candidate, testbed_problem
-from harness.verifiers.swebench_settings import SandboxFactory, SWEBenchSettings, docker_sandbox_factory
+from harness.verifiers.swebench_run import (
+    Instance,
+    RunResult,
+    evidence_of,
+    run_candidate,
+    testbed_problem,
+)
+from harness.verifiers.swebench_settings import (
+    SandboxFactory,
+    SWEBenchSettings,
+    docker_sandbox_factory,
+)
 from sandboxes.patching import refusal
 
 if TYPE_CHECKING:
@@ -33,6 +44,7 @@ class Judge(Protocol):
     settings: SWEBenchSettings
     sandbox_factory: SandboxFactory | None
     run_id: str | None
+    shared_containers: WarmContainers | None  # set while calls share warm containers (streaming)
 
     @property
     def logs_dir(self) -> Path: ...
@@ -48,7 +60,8 @@ class Batch:
     """One verify_many call: containers work through instances in parallel, verdicts come in input order.
 
     Each instance gets one worker with one warm container; when there are fewer instances than
-    containers, the spare containers split an instance's distinct patches between them.
+    containers, the spare containers split an instance's distinct patches between them. Containers
+    come from the verifier's shared warm set while it has one (streaming), else from the call's own.
     """
 
     def __init__(self, judge: Judge, items: list[tuple[Problem, Candidate]]) -> None:
@@ -56,8 +69,12 @@ class Batch:
         self.results: dict[int, Verdict] = {}
         self.done = threading.Condition()
         self.cancel = threading.Event()
-        self.open: set[Sandbox] = set()
+        self.open: set[Sandbox] = set()  # in use by this call's workers
         self.open_lock = threading.Lock()
+        self.own_containers = judge.shared_containers is None
+        self.containers = judge.shared_containers or WarmContainers(
+            judge.settings.containers, judge.sandbox_factory or docker_sandbox_factory(judge.settings, judge.run_id))
+        self.finished = False
         self.pool = ThreadPoolExecutor(max_workers=judge.settings.containers, thread_name_prefix="swebench")
         self.futures: list[Future[None]] = []
 
@@ -73,6 +90,7 @@ class Batch:
             self.futures += [self.pool.submit(InstanceWorker(self, shared, work[s::shards]).run) for s in range(shards)]
         for index in range(len(self.items)):
             yield self._wait_for(index)
+        self.finished = True
 
     def _wait_for(self, index: int) -> Verdict:
         with self.done:
@@ -87,20 +105,23 @@ class Batch:
             self.done.notify_all()
 
     def stop(self) -> None:
-        """Normal end, or the consumer went away (Ctrl-C): remove containers so that nothing lingers."""
-        self.cancel.set()
-        with self.open_lock:
-            leftovers = list(self.open)
-        for sandbox in leftovers:
-            _close_quietly(sandbox)  # a running exec ends with its container
+        """Normal end (workers hand their containers back), or the consumer went away (Ctrl-C): remove
+        the containers in use so that nothing lingers; a call's own warm containers go with it."""
+        if not self.finished:
+            self.cancel.set()
+            with self.open_lock:
+                leftovers = list(self.open)
+            for sandbox in leftovers:
+                self.close_sandbox(sandbox)  # a running exec ends with its container
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.own_containers:
+            self.containers.close()
         with self.done:
             self.done.notify_all()
 
     def open_sandbox(self, image: str) -> Sandbox:
-        judge = self.judge
-        factory = judge.sandbox_factory or docker_sandbox_factory(judge.settings, judge.run_id)
-        sandbox = factory(image)
+        """A clean container of the image: a warm one when there is one, else started (waits for a free place)."""
+        sandbox = self.containers.acquire(image, self.cancel.is_set)
         with self.open_lock:
             self.open.add(sandbox)
         if self.cancel.is_set():  # stopped while it was starting
@@ -110,8 +131,18 @@ class Batch:
 
     def close_sandbox(self, sandbox: Sandbox) -> None:
         with self.open_lock:
+            if sandbox not in self.open:
+                return  # already closed (stop() and its worker both got here)
             self.open.discard(sandbox)
-        _close_quietly(sandbox)
+        self.containers.discard(sandbox)
+
+    def release_sandbox(self, sandbox: Sandbox, used: bool) -> None:
+        """A worker is done with it: warm for the next candidate of its image."""
+        with self.open_lock:
+            if sandbox not in self.open:
+                return
+            self.open.discard(sandbox)
+        self.containers.release(sandbox, used)
 
 
 class SharedInstance:
@@ -166,7 +197,9 @@ class InstanceWorker:
                 for index in positions:
                     self.batch.publish(index, verdict)
         finally:
-            self.discard_sandbox()
+            if self.sandbox is not None:
+                self.batch.release_sandbox(self.sandbox, self.dirty)
+                self.sandbox = None
 
     def _verdict_for(self, candidate: Candidate) -> Verdict:
         started = time.perf_counter()
@@ -267,13 +300,6 @@ class InstanceWorker:
         result = run_candidate(self.clean_sandbox(instance.spec.image), instance, patch, log, self.settings)
         result.duration_s = time.perf_counter() - started
         return result
-
-
-def _close_quietly(sandbox: Sandbox) -> None:
-    try:
-        sandbox.close()
-    except Exception:  # noqa: BLE001, S110 - closing is best effort; DockerSandbox.close removes the container
-        pass
 
 
 def safe_name(instance_id: str) -> str:
