@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,8 +61,9 @@ class Batch:
     """One verify_many call: containers work through instances in parallel, verdicts come in input order.
 
     Each instance gets one worker with one warm container; when there are fewer instances than
-    containers, the spare containers split an instance's distinct patches between them. Containers
-    come from the verifier's shared warm set while it has one (streaming), else from the call's own.
+    containers, the spare containers share an instance's distinct patches: each worker takes the
+    next one when it is free (a queue, not a fixed split, so a slow patch does not leave a container idle).
+    Containers come from the verifier's shared warm set while it has one (streaming), else from the call's own.
     """
 
     def __init__(self, judge: Judge, items: list[tuple[Problem, Candidate]]) -> None:
@@ -84,10 +86,9 @@ class Batch:
             groups.setdefault(problem.id, {}).setdefault(candidate.key, []).append(index)
         per_instance = max(1, self.judge.settings.containers // max(1, len(groups)))
         for by_key in groups.values():
-            shared = SharedInstance(self.judge, self.items[next(iter(by_key.values()))[0]][0])
-            work = list(by_key.values())
-            shards = min(per_instance, len(work))
-            self.futures += [self.pool.submit(InstanceWorker(self, shared, work[s::shards]).run) for s in range(shards)]
+            shared = SharedInstance(self.judge, self.items[next(iter(by_key.values()))[0]][0], list(by_key.values()))
+            shards = min(per_instance, len(by_key))
+            self.futures += [self.pool.submit(InstanceWorker(self, shared).run) for _ in range(shards)]
         for index in range(len(self.items)):
             yield self._wait_for(index)
         self.finished = True
@@ -146,10 +147,12 @@ class Batch:
 
 
 class SharedInstance:
-    """What an instance's workers share: its spec and log folder (made once), its flake check (run once)."""
+    """What an instance's workers share: its spec and log folder (made once), its flake check (run once),
+    and the queue of its distinct patches (input positions of each), which they take one at a time."""
 
-    def __init__(self, judge: Judge, problem: Problem) -> None:
+    def __init__(self, judge: Judge, problem: Problem, work: list[list[int]]) -> None:
         self.judge, self.problem = judge, problem
+        self.work = deque(work)
         self.lock = threading.RLock()  # held while preparing, checking the image and during the flake check
         self.instance: Instance | None = None
         self.error: str | None = None
@@ -169,6 +172,13 @@ class SharedInstance:
                     self.error = f"{self.problem.id}: cannot make a swebench test spec: {type(exc).__name__}: {exc}"
             return self.instance, self.error
 
+    def take(self) -> list[int] | None:
+        """The next distinct patch's input positions, or None when every one is taken."""
+        try:
+            return self.work.popleft()  # atomic: workers of one instance never take the same patch
+        except IndexError:
+            return None
+
     def check_image(self, sandbox: Sandbox, image: str) -> None:
         """Once per instance: its image holds the repository at /testbed; BadInstance (recorded) if not."""
         with self.lock:
@@ -182,8 +192,8 @@ class SharedInstance:
 class InstanceWorker:
     """Distinct patches of one instance, in one warm container, reset between runs."""
 
-    def __init__(self, batch: Batch, shared: SharedInstance, work: list[list[int]]) -> None:
-        self.batch, self.shared, self.work = batch, shared, work  # work: input positions of each distinct patch
+    def __init__(self, batch: Batch, shared: SharedInstance) -> None:
+        self.batch, self.shared = batch, shared
         self.judge = batch.judge
         self.settings = batch.judge.settings
         self.sandbox: Sandbox | None = None
@@ -192,7 +202,7 @@ class InstanceWorker:
     def run(self) -> None:
         """Never raises: every candidate gets a verdict; identical patches share one."""
         try:
-            for positions in self.work:
+            while (positions := self.shared.take()) is not None:
                 verdict = self._verdict_for(self.batch.items[positions[0]][1])
                 for index in positions:
                     self.batch.publish(index, verdict)

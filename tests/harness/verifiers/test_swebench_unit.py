@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -363,6 +363,34 @@ def test_spare_containers_split_one_instance_and_share_its_flake_check(tmp_path:
     assert statuses[0] == statuses[4] and statuses[1:4] == [VerdictStatus.FAILED] * 3
     assert len(factory.opened) == 3
     assert len(list((tmp_path / "logs" / problem.id).glob("gold.flake*.log"))) == 3  # run once, not per container
+
+
+def test_a_free_container_takes_the_next_patch_while_a_slow_one_runs(tmp_path: Path, template: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers of one instance share a queue: while one container is held by a slow patch, the other
+    verifies all the rest (a fixed split would leave one of them waiting behind the slow one)."""
+    v, factory = verifier(tmp_path, template, containers=2)
+    slow, rest = PARTIAL, [WRONG, GOLD, EDITS_TESTS]
+    applied: list[tuple[int, str]] = []
+    others_done = threading.Event()
+    real_apply = LocalSandbox.apply_patch
+
+    def gated_apply(self: LocalSandbox, patch: str) -> PatchResult:
+        box = factory.opened.index(self)
+        if patch == slow:  # held until the other container has taken every other patch
+            others_done.wait(30)
+        applied.append((box, patch))
+        if sum(p in rest for _, p in applied) == len(rest):
+            others_done.set()
+        return real_apply(self, patch)
+
+    monkeypatch.setattr(LocalSandbox, "apply_patch", gated_apply)
+    problem = toy_problem(template)
+    statuses = [verdict.status for verdict in v.verify_many([(problem, candidate(problem, p)) for p in [slow, *rest]])]
+    assert others_done.is_set()
+    assert statuses == [VerdictStatus.FAILED, VerdictStatus.FAILED, VerdictStatus.PASSED, VerdictStatus.FAILED]
+    slow_box = next(box for box, patch in applied if patch == slow)
+    assert [patch for box, patch in applied if box == slow_box] == [slow]
 
 
 def test_a_broken_sandbox_is_an_error_and_the_next_candidate_gets_a_fresh_one(tmp_path: Path, template: Path) -> None:
