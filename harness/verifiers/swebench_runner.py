@@ -45,6 +45,7 @@ class Judge(Protocol):
     sandbox_factory: SandboxFactory | None
     run_id: str | None
     shared_containers: WarmContainers | None  # set while calls share warm containers (streaming)
+    shared_instances: dict[str, SharedInstance] | None  # and then their instances' prepared state too
 
     @property
     def logs_dir(self) -> Path: ...
@@ -84,13 +85,23 @@ class Batch:
             groups.setdefault(problem.id, {}).setdefault(candidate.key, []).append(index)
         per_instance = max(1, self.judge.settings.containers // max(1, len(groups)))
         for by_key in groups.values():
-            shared = SharedInstance(self.judge, self.items[next(iter(by_key.values()))[0]][0])
+            shared = self.instance_of(self.items[next(iter(by_key.values()))[0]][0])
             work = list(by_key.values())
             shards = min(per_instance, len(work))
             self.futures += [self.pool.submit(InstanceWorker(self, shared, work[s::shards]).run) for s in range(shards)]
         for index in range(len(self.items)):
             yield self._wait_for(index)
         self.finished = True
+
+    def instance_of(self, problem: Problem) -> SharedInstance:
+        """The call's own, or the one every call shares while the verifier keeps state between calls: so a
+        streamed instance's spec, image check and flake check are made once, as in one sequential call. (Its
+        lock is then shared too; a worker holds no container while it waits for it: the flake check is done
+        before any candidate of the instance runs, and the image check needs no other container.)"""
+        known = self.judge.shared_instances
+        if known is None:
+            return SharedInstance(self.judge, problem)
+        return known.setdefault(problem.id, SharedInstance(self.judge, problem))
 
     def _wait_for(self, index: int) -> Verdict:
         with self.done:

@@ -11,7 +11,9 @@ import pytest
 
 from harness.executors.local import LocalExecutor
 from harness.records import Candidate, VerdictStatus
+from harness.verifiers import swebench_runner
 from harness.verifiers.swebench_containers import Cancelled, WarmContainers
+from harness.verifiers.swebench_run import testbed_problem as check_testbed
 from tests.harness.verifiers.test_swebench_unit import (
     GOLD,
     PARTIAL,
@@ -129,8 +131,17 @@ def test_close_closes_the_idle_and_discard_frees_the_place() -> None:
     assert one.closed and two.closed and len(opener.opened) == 2
 
 
-def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path: Path, template: Path) -> None:
-    """Without sharing, every small streamed call started containers of its own (one per candidate here)."""
+def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path: Path, template: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without sharing, every small streamed call started containers of its own (one per candidate here),
+    and checked its instance's image again."""
+    checked: list[str] = []
+
+    def counted_check(sandbox: object, instance_id: str, image: str) -> str | None:
+        checked.append(instance_id)
+        return check_testbed(sandbox, instance_id, image)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(swebench_runner, "testbed_problem", counted_check)
     v, factory = verifier(tmp_path, template, containers=2)
     one, two = toy_problem(template, "toy__calc-1"), toy_problem(template, "toy__calc-2")
     expected = {(one.id, GOLD): VerdictStatus.PASSED, (one.id, WRONG): VerdictStatus.FAILED,
@@ -145,4 +156,5 @@ def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path
     got = {(c.problem_id, c.content): verdict.status for c, verdict in LocalExecutor(2).verify_stream(v, problems, feed())}
     assert got == expected
     assert 1 <= len(factory.opened) <= 2 and all(s.closed for s in factory.opened)
-    assert v.shared_containers is None
+    assert v.shared_containers is None and v.shared_instances is None
+    assert sorted(checked) == [one.id, two.id]  # once per instance, as in one sequential call
