@@ -6,15 +6,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.executors.local import LocalExecutor
 from harness.records import Candidate, VerdictStatus
 from harness.verifiers import swebench_runner
+from harness.verifiers.flaky import evidence_fields
 from harness.verifiers.swebench_containers import Cancelled, WarmContainers
 from harness.verifiers.swebench_run import testbed_problem as check_testbed
 from tests.harness.verifiers.test_swebench_unit import (
+    EDITS_TESTS,
     GOLD,
     PARTIAL,
     WRONG,
@@ -158,3 +161,23 @@ def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path
     assert 1 <= len(factory.opened) <= 2 and all(s.closed for s in factory.opened)
     assert v.shared_containers is None and v.shared_instances is None
     assert sorted(checked) == [one.id, two.id]  # once per instance, as in one sequential call
+
+
+def test_streamed_calls_of_one_instance_at_once_share_one_flake_check(tmp_path: Path, template: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its candidates all arrive at once, so their calls start together: one flake check, seen by every verdict."""
+    flake_checks: list[str] = []
+    real_check = swebench_runner.InstanceWorker._run_flake_check
+
+    def counted(worker: swebench_runner.InstanceWorker, instance: Any) -> Any:
+        flake_checks.append(instance.id)
+        return real_check(worker, instance)
+
+    monkeypatch.setattr(swebench_runner.InstanceWorker, "_run_flake_check", counted)
+    v, _ = verifier(tmp_path, template, flaky=True, containers=2, flake_runs=3, majority_runs=1)
+    problem = toy_problem(template)
+    feed = iter([[candidate(problem, patch) for patch in (GOLD, WRONG, PARTIAL, EDITS_TESTS)]])
+    got = {c.content: verdict for c, verdict in LocalExecutor(2).verify_stream(v, {problem.id: problem}, feed)}
+    assert [got[p].status for p in (WRONG, PARTIAL, EDITS_TESTS)] == [VerdictStatus.FAILED] * 3
+    assert flake_checks == [problem.id]  # once, not per call
+    assert all(evidence_fields(verdict)["flaky_tests"] == ["tests/test_calc.py::test_flaky"] for verdict in got.values())
