@@ -11,7 +11,9 @@ flake check per instance) gets calls that each hold candidates of one problem, a
 call holds one candidate and runs alone: it does the per-problem work (the flake check, stored for
 the calls after; a sequential run's candidates wait for it too), so no instance is judged against
 two flake checks. A verifier that can keep warm state between calls (`WarmBetweenCalls`: SWE-bench's
-containers) keeps it for the whole stream, so the many small calls start no container each.
+containers) keeps it for the whole stream, so the many small calls start no container each; its calls
+then share each problem's per-problem work too (made once, whichever call comes first), so a problem's
+first call need not run alone.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ class _Ended:
 class _Backlog:
     """Candidates not yet handed to a call; for a per-problem verifier, which problems' first call is running."""
 
-    def __init__(self, per_problem: bool, slots: int) -> None:
-        self.per_problem, self.slots = per_problem, slots
+    def __init__(self, per_problem: bool, slots: int, first_alone: bool = True) -> None:
+        self.per_problem, self.slots, self.first_alone = per_problem, slots, first_alone
         self.queued: deque[Candidate] = deque()
         self.warming: set[str] = set()  # problems whose first call is running
         self.warm: set[str] = set()  # problems whose first call has ended
@@ -53,7 +55,7 @@ class _Backlog:
         free = next((c.problem_id for c in self.queued if c.problem_id not in self.warming), None)
         if free is None:
             return []
-        if free not in self.warm:  # its first call: one candidate, so the rest of the problem waits briefly
+        if self.first_alone and free not in self.warm:  # its first call: one candidate, so the rest of the problem waits briefly
             self.warming.add(free)
             chunk = [next(c for c in self.queued if c.problem_id == free)]
         else:  # as small as the backlog allows: side by side, a problem's last candidates end sooner
@@ -83,9 +85,10 @@ def stream_batches(verifier: BatchVerifier, problems: dict[str, Problem], feed: 
         finally:
             results.put(_Ended({c.problem_id for c in chunk}))
 
-    backlog = _Backlog(per_problem, slots)
+    keeps_warm = isinstance(verifier, WarmBetweenCalls)
+    backlog = _Backlog(per_problem, slots, first_alone=not keeps_warm)  # warm: its calls share the per-problem work
     running, feed_open = 0, True
-    warm = verifier.warm_between_calls() if isinstance(verifier, WarmBetweenCalls) else nullcontext()
+    warm = verifier.warm_between_calls() if keeps_warm else nullcontext()
     with warm, ThreadPoolExecutor(slots, thread_name_prefix="verify") as threads:  # calls end before warm state goes
         while feed_open or backlog.queued or running:
             if feed_open and len(backlog.queued) < BACKLOG_PER_SLOT * slots:

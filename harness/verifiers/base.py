@@ -117,6 +117,8 @@ class Closeable(Protocol):
 @runtime_checkable
 class WarmBetweenCalls(Protocol):
     """A batch verifier whose costly state (warm containers) can outlive one `verify_many` call: while
-    candidates stream in, many small calls then share it instead of each starting its own."""
+    candidates stream in, many small calls then share it instead of each starting its own. Within, a
+    per-problem verifier's calls also share each problem's per-problem work (a flake check), done once
+    whichever call comes first, so calls of one problem may run at once from the start."""
 
     def warm_between_calls(self) -> AbstractContextManager[None]: ...

@@ -46,7 +46,7 @@ from harness.verifiers.swebench_grading import (
     eval_script_applies_test_patch,
     swebench_version,
 )
-from harness.verifiers.swebench_runner import Batch, safe_name
+from harness.verifiers.swebench_runner import Batch, SharedInstance, safe_name
 from harness.verifiers.swebench_settings import (
     SandboxFactory,
     SWEBenchSettings,
@@ -74,6 +74,7 @@ class SWEBenchVerifier:
         self._logs_dir = self.settings.logs_dir
         self.run_id: str | None = None  # labels the containers, for sandboxes.docker.cleanup_leftovers
         self.shared_containers: WarmContainers | None = None  # see warm_between_calls
+        self.shared_instances: dict[str, SharedInstance] | None = None  # likewise
 
     def __getstate__(self) -> dict[str, Any]:  # verifiers must pickle; a custom factory does not travel
         return {"settings": self.settings, "logs_dir": self._logs_dir, "run_id": self.run_id}
@@ -137,13 +138,15 @@ class SWEBenchVerifier:
     @contextmanager
     def warm_between_calls(self) -> Iterator[None]:
         """Within: every verify_many call shares `containers` warm containers, so the many small calls of a
-        streamed run (a few candidates each) start no container per call; closed at the end."""
+        streamed run (a few candidates each) start no container per call (closed at the end), and each
+        instance's prepared state (spec, image check, flake check), made once as in one sequential call."""
         factory = self.sandbox_factory or docker_sandbox_factory(self.settings, self.run_id)
         shared = self.shared_containers = WarmContainers(self.settings.containers, factory)
+        self.shared_instances = {}
         try:
             yield
         finally:
-            self.shared_containers = None
+            self.shared_containers, self.shared_instances = None, None
             shared.close()
 
     def verify_many(self, items: Sequence[tuple[Problem, Candidate]]) -> Iterator[Verdict]:

@@ -46,6 +46,7 @@ class Judge(Protocol):
     sandbox_factory: SandboxFactory | None
     run_id: str | None
     shared_containers: WarmContainers | None  # set while calls share warm containers (streaming)
+    shared_instances: dict[str, SharedInstance] | None  # and then their instances' prepared state too
 
     @property
     def logs_dir(self) -> Path: ...
@@ -86,12 +87,23 @@ class Batch:
             groups.setdefault(problem.id, {}).setdefault(candidate.key, []).append(index)
         per_instance = max(1, self.judge.settings.containers // max(1, len(groups)))
         for by_key in groups.values():
-            shared = SharedInstance(self.judge, self.items[next(iter(by_key.values()))[0]][0], list(by_key.values()))
-            shards = min(per_instance, len(by_key))
-            self.futures += [self.pool.submit(InstanceWorker(self, shared).run) for _ in range(shards)]
+            shared = self.instance_of(self.items[next(iter(by_key.values()))[0]][0])
+            work = deque(by_key.values())  # this call's distinct patches, taken one at a time by its workers
+            shards = min(per_instance, len(work))
+            self.futures += [self.pool.submit(InstanceWorker(self, shared, work).run) for _ in range(shards)]
         for index in range(len(self.items)):
             yield self._wait_for(index)
         self.finished = True
+
+    def instance_of(self, problem: Problem) -> SharedInstance:
+        """The call's own, or the one every call shares while the verifier keeps state between calls: so a
+        streamed instance's spec, image check and flake check are made once, as in one sequential call. (Its
+        lock is then shared too; a worker holds no container while it waits for it: the flake check is done
+        before any candidate of the instance runs, and the image check needs no other container.)"""
+        known = self.judge.shared_instances
+        if known is None:
+            return SharedInstance(self.judge, problem)
+        return known.setdefault(problem.id, SharedInstance(self.judge, problem))
 
     def _wait_for(self, index: int) -> Verdict:
         with self.done:
@@ -147,12 +159,10 @@ class Batch:
 
 
 class SharedInstance:
-    """What an instance's workers share: its spec and log folder (made once), its flake check (run once),
-    and the queue of its distinct patches (input positions of each), which they take one at a time."""
+    """What an instance's workers share: its spec and log folder (made once), its flake check (run once)."""
 
-    def __init__(self, judge: Judge, problem: Problem, work: list[list[int]]) -> None:
+    def __init__(self, judge: Judge, problem: Problem) -> None:
         self.judge, self.problem = judge, problem
-        self.work = deque(work)
         self.lock = threading.RLock()  # held while preparing, checking the image and during the flake check
         self.instance: Instance | None = None
         self.error: str | None = None
@@ -172,13 +182,6 @@ class SharedInstance:
                     self.error = f"{self.problem.id}: cannot make a swebench test spec: {type(exc).__name__}: {exc}"
             return self.instance, self.error
 
-    def take(self) -> list[int] | None:
-        """The next distinct patch's input positions, or None when every one is taken."""
-        try:
-            return self.work.popleft()  # atomic: workers of one instance never take the same patch
-        except IndexError:
-            return None
-
     def check_image(self, sandbox: Sandbox, image: str) -> None:
         """Once per instance: its image holds the repository at /testbed; BadInstance (recorded) if not."""
         with self.lock:
@@ -192,8 +195,9 @@ class SharedInstance:
 class InstanceWorker:
     """Distinct patches of one instance, in one warm container, reset between runs."""
 
-    def __init__(self, batch: Batch, shared: SharedInstance) -> None:
+    def __init__(self, batch: Batch, shared: SharedInstance, work: deque[list[int]]) -> None:
         self.batch, self.shared = batch, shared
+        self.work = work  # the input positions of each distinct patch, shared with the instance's other workers
         self.judge = batch.judge
         self.settings = batch.judge.settings
         self.sandbox: Sandbox | None = None
@@ -202,7 +206,7 @@ class InstanceWorker:
     def run(self) -> None:
         """Never raises: every candidate gets a verdict; identical patches share one."""
         try:
-            while (positions := self.shared.take()) is not None:
+            while (positions := self._take()) is not None:
                 verdict = self._verdict_for(self.batch.items[positions[0]][1])
                 for index in positions:
                     self.batch.publish(index, verdict)
@@ -210,6 +214,13 @@ class InstanceWorker:
             if self.sandbox is not None:
                 self.batch.release_sandbox(self.sandbox, self.dirty)
                 self.sandbox = None
+
+    def _take(self) -> list[int] | None:
+        """The next distinct patch's input positions, or None when every one is taken."""
+        try:
+            return self.work.popleft()  # atomic: workers of one instance never take the same patch
+        except IndexError:
+            return None
 
     def _verdict_for(self, candidate: Candidate) -> Verdict:
         started = time.perf_counter()

@@ -2,7 +2,9 @@
 verifier placed per problem has no other call for a problem while the problem's first call runs."""
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from harness.executors.local import LocalExecutor
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
@@ -115,3 +117,36 @@ def test_a_per_problem_verifier_gets_no_second_call_while_a_problems_first_runs(
     judged = [c.key for c, _ in LocalExecutor(2).verify_stream(verifier, problems, Feed())]
     assert sorted(judged) == ["a", "b", "c"]
     assert verifier.most_at_once == {"p": 1, "q": 1}
+
+
+class WarmPerProblemVerifier(PerProblemVerifier):
+    """As above, but keeps warm state between calls, within which its calls share the per-problem work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warm_calls: list[str] = []
+
+    def verify_many(self, items: Sequence[tuple[Problem, Candidate]]) -> Iterator[Verdict]:
+        """Candidate `b` waits (at most WAIT_S) until two calls of its problem run at once."""
+        for verdict, (_, c) in zip(super().verify_many(items), items, strict=True):
+            if c.key == "b":
+                deadline = time.monotonic() + WAIT_S
+                while self.active.get("p", 0) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            yield verdict
+
+    @contextmanager
+    def warm_between_calls(self) -> Iterator[None]:
+        self.warm_calls.append("enter")
+        yield
+        self.warm_calls.append("exit")
+
+
+def test_a_warm_per_problem_verifier_gets_calls_of_one_problem_at_once_within_its_warm_state():
+    """Candidate `b`'s call starts while `a`'s (p's first) runs: b waits until it sees both (a, until q's starts)."""
+    verifier = WarmPerProblemVerifier()
+    feed = iter([[candidate("p", "a"), candidate("p", "b"), candidate("q", "c")]])
+    problems = {"p": problem("p"), "q": problem("q")}
+    judged = [c.key for c, _ in LocalExecutor(2).verify_stream(verifier, problems, feed)]
+    assert sorted(judged) == ["a", "b", "c"]
+    assert verifier.most_at_once["p"] == 2 and verifier.warm_calls == ["enter", "exit"]

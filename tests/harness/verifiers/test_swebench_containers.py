@@ -6,13 +6,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.executors.local import LocalExecutor
 from harness.records import Candidate, VerdictStatus
+from harness.verifiers import swebench_runner
+from harness.verifiers.flaky import evidence_fields
 from harness.verifiers.swebench_containers import Cancelled, WarmContainers
+from harness.verifiers.swebench_run import testbed_problem as check_testbed
 from tests.harness.verifiers.test_swebench_unit import (
+    EDITS_TESTS,
     GOLD,
     PARTIAL,
     WRONG,
@@ -129,8 +134,17 @@ def test_close_closes_the_idle_and_discard_frees_the_place() -> None:
     assert one.closed and two.closed and len(opener.opened) == 2
 
 
-def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path: Path, template: Path) -> None:
-    """Without sharing, every small streamed call started containers of its own (one per candidate here)."""
+def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path: Path, template: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without sharing, every small streamed call started containers of its own (one per candidate here),
+    and checked its instance's image again."""
+    checked: list[str] = []
+
+    def counted_check(sandbox: object, instance_id: str, image: str) -> str | None:
+        checked.append(instance_id)
+        return check_testbed(sandbox, instance_id, image)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(swebench_runner, "testbed_problem", counted_check)
     v, factory = verifier(tmp_path, template, containers=2)
     one, two = toy_problem(template, "toy__calc-1"), toy_problem(template, "toy__calc-2")
     expected = {(one.id, GOLD): VerdictStatus.PASSED, (one.id, WRONG): VerdictStatus.FAILED,
@@ -145,4 +159,25 @@ def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path
     got = {(c.problem_id, c.content): verdict.status for c, verdict in LocalExecutor(2).verify_stream(v, problems, feed())}
     assert got == expected
     assert 1 <= len(factory.opened) <= 2 and all(s.closed for s in factory.opened)
-    assert v.shared_containers is None
+    assert v.shared_containers is None and v.shared_instances is None
+    assert sorted(checked) == [one.id, two.id]  # once per instance, as in one sequential call
+
+
+def test_streamed_calls_of_one_instance_at_once_share_one_flake_check(tmp_path: Path, template: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its candidates all arrive at once, so their calls start together: one flake check, seen by every verdict."""
+    flake_checks: list[str] = []
+    real_check = swebench_runner.InstanceWorker._run_flake_check
+
+    def counted(worker: swebench_runner.InstanceWorker, instance: Any) -> Any:
+        flake_checks.append(instance.id)
+        return real_check(worker, instance)
+
+    monkeypatch.setattr(swebench_runner.InstanceWorker, "_run_flake_check", counted)
+    v, _ = verifier(tmp_path, template, flaky=True, containers=2, flake_runs=3, majority_runs=1)
+    problem = toy_problem(template)
+    feed = iter([[candidate(problem, patch) for patch in (GOLD, WRONG, PARTIAL, EDITS_TESTS)]])
+    got = {c.content: verdict for c, verdict in LocalExecutor(2).verify_stream(v, {problem.id: problem}, feed)}
+    assert [got[p].status for p in (WRONG, PARTIAL, EDITS_TESTS)] == [VerdictStatus.FAILED] * 3
+    assert flake_checks == [problem.id]  # once, not per call
+    assert all(evidence_fields(verdict)["flaky_tests"] == ["tests/test_calc.py::test_flaky"] for verdict in got.values())
