@@ -7,7 +7,8 @@ it (`swebench_lite_results/lite_patches_by_system.json`), the AutoCodeRover and 
 texts of one instance are one candidate: each side verifies every distinct patch once, and each
 prediction takes its patch's verdict.
 
-Per instance, one after the other on the same images:
+Per instance, one after the other on the same images, after one unmeasured run of the eval script (so
+that neither side reads the image's files cold; whichever ran first would):
 - ours: `SWEBenchVerifier.verify_many`, as `monkeys verify` verifies, `--containers` at once
   (default 2), no flake check (the official harness has none);
 - swebench: the official `swebench.harness.run_evaluation.run_instance` once per patch, one after
@@ -110,6 +111,7 @@ def kit_problems(kit: Path) -> dict[str, tuple[dict[str, Any], Problem]]:
 
 def run_ours(problem: Problem, patches: list[str], containers: int, timeout: int, logs: Path,
              flake: bool = False) -> tuple[list[Outcome], float, list[dict[str, Any]]]:
+    """Outcomes, wall time, and per patch its evidence with `duration_s` (apply + tests + grading) added."""
     settings = SWEBenchSettings(containers=containers, eval_timeout_s=timeout, logs_dir=logs,
                                 **({} if flake else {"flake_runs": 0, "majority_runs": 1}))
     verifier = SWEBenchVerifier(settings)
@@ -117,7 +119,8 @@ def run_ours(problem: Problem, patches: list[str], containers: int, timeout: int
     items = [(problem, Candidate(problem_id=problem.id, key=patch_key(p), content=p)) for p in patches]
     started = time.perf_counter()
     verdicts = list(verifier.verify_many(items))
-    return [ours_outcome(v) for v in verdicts], time.perf_counter() - started, [json.loads(v.evidence) for v in verdicts]
+    return ([ours_outcome(v) for v in verdicts], time.perf_counter() - started,
+            [{**json.loads(v.evidence), "duration_s": v.duration_s} for v in verdicts])
 
 
 def run_official(row: dict[str, Any], patches: list[str], timeout: int, workdir: Path,
@@ -167,10 +170,23 @@ def remove_leftovers() -> None:
 # --- one instance --------------------------------------------------------------------------------
 
 
+def warm_up(row: dict[str, Any], timeout: int) -> float:
+    """One unmeasured run of the eval script on the unpatched tree: the image's files (the repository, its
+    Python, the tests) into the page cache, so that neither side pays for reading them cold."""
+    from sandboxes.docker import DockerSandbox  # noqa: PLC0415
+
+    started = time.perf_counter()
+    with DockerSandbox(row["image"], run_id=RUN_TAG, prestart=False) as box:
+        box.write_file("/eval.sh", row["eval_script"])
+        box.exec("/bin/bash /eval.sh", timeout_s=timeout)
+    return time.perf_counter() - started
+
+
 def bench_instance(row: dict[str, Any], problem: Problem, preds: list[tuple[str, str, bool | None]],
                    args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     iid = row["instance_id"]
     patches = list(dict.fromkeys(p for _, p, _ in preds))  # distinct, first-seen order
+    print(f"  warm-up (unmeasured): {warm_up(row, args.timeout):.1f}s", flush=True)
     ours, ours_s, evidence = run_ours(problem, patches, args.containers, args.timeout, tmp / "ours" / iid)
     print(f"  ours: {len(patches)} patches in {ours_s:.1f}s", flush=True)
     theirs, theirs_s, runtimes = run_official(row, patches, args.timeout, tmp, f"{RUN_TAG}-{os.getpid()}-{iid}")
@@ -179,6 +195,7 @@ def bench_instance(row: dict[str, Any], problem: Problem, preds: list[tuple[str,
         "instance": iid, "repo": row["repo"], "predictions": len(preds), "distinct": len(patches),
         "ours_s": round(ours_s, 1), "swebench_s": round(theirs_s, 1),
         "eval_runtimes_s": [None if r is None else round(r, 2) for r in runtimes],
+        "ours_durations_s": [round(e["duration_s"], 2) for e in evidence],
         "containers": args.containers,
         "patches": [{"ours": o.status, "ours_resolved": o.resolved, "swebench": t.status, "swebench_resolved": t.resolved,
                      "apply": e.get("apply"), "note": e.get("note")}
