@@ -31,6 +31,7 @@ from harness.verifiers.swebench_settings import (
     SWEBenchSettings,
     docker_sandbox_factory,
 )
+from sandboxes.base import PrestartsSpare
 from sandboxes.patching import refusal
 
 if TYPE_CHECKING:
@@ -229,12 +230,15 @@ class InstanceWorker:
 
     # -- the sandbox --
 
-    def clean_sandbox(self, image: str) -> Sandbox:
-        """The instance's sandbox in its clean state: opened on first use, reset after each run."""
+    def clean_sandbox(self, image: str, last: bool = False) -> Sandbox:
+        """The instance's sandbox in its clean state: opened on first use, reset after each run.
+        `last`: this worker expects no further run, so no spare container is started for one."""
         if self.sandbox is None:
             self.sandbox, self.dirty = self.batch.open_sandbox(image), False
             self.shared.check_image(self.sandbox, image)
-        if self.dirty:
+        if self.dirty and last and isinstance(self.sandbox, PrestartsSpare):
+            self.sandbox.reset_last()
+        elif self.dirty:
             self.sandbox.reset()
         self.dirty = True
         return self.sandbox
@@ -287,7 +291,8 @@ class InstanceWorker:
         patch = candidate.content
         stem = key_digest(candidate.key)
         (instance.logs / f"{stem}.diff").write_text(patch, encoding="utf-8", errors="surrogateescape")
-        first = self._run_once(instance, patch, instance.logs / f"{stem}.log")
+        # the queue is empty: unless a majority vote follows, this worker's last run
+        first = self._run_once(instance, patch, instance.logs / f"{stem}.log", last=not self.shared.work)
         evidence = evidence_of(instance, first, patch)
         status = first.status or (VerdictStatus.PASSED if first.resolved else VerdictStatus.FAILED)
         if first.status is None and self._hinges_on_flaky(instance, evidence):
@@ -306,9 +311,9 @@ class InstanceWorker:
         return (self.settings.majority_runs > 1 and flake is not None and flake.flaky
                 and bool(evidence.get("lenient_resolved")))
 
-    def _run_once(self, instance: Instance, patch: str, log: Path) -> RunResult:
+    def _run_once(self, instance: Instance, patch: str, log: Path, last: bool = False) -> RunResult:
         started = time.perf_counter()
-        result = run_candidate(self.clean_sandbox(instance.spec.image), instance, patch, log, self.settings)
+        result = run_candidate(self.clean_sandbox(instance.spec.image, last), instance, patch, log, self.settings)
         result.duration_s = time.perf_counter() - started
         return result
 

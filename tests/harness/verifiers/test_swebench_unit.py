@@ -417,6 +417,35 @@ def test_the_flake_checks_gold_runs_use_every_container_even_for_one_candidate(t
     assert all(box.closed for box in factory.opened)
 
 
+def test_a_workers_last_reset_starts_no_spare(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    resets: list[str] = []
+
+    class SpareSandbox(LocalSandbox):  # the PrestartsSpare capability, as DockerSandbox has it
+        applying = False  # the stand-in's apply chain resets between its tries: not counted
+
+        def apply_patch(self, patch: str) -> PatchResult:
+            self.applying = True
+            try:
+                return super().apply_patch(patch)
+            finally:
+                self.applying = False
+
+        def reset(self) -> None:
+            if not self.applying:
+                resets.append("reset")
+            super().reset()
+
+        def reset_last(self) -> None:
+            resets.append("last")
+            super().reset()
+
+    monkeypatch.setattr(sys.modules[__name__], "LocalSandbox", SpareSandbox)
+    v, _ = verifier(tmp_path, template, containers=1)
+    statuses = [status for status, _ in judge(v, toy_problem(template), GOLD, WRONG, PARTIAL)]
+    assert statuses == [VerdictStatus.PASSED, VerdictStatus.FAILED, VerdictStatus.FAILED]
+    assert resets == ["reset", "last"]  # before the second patch, before the third and last
+
+
 def test_a_broken_sandbox_is_an_error_and_the_next_candidate_gets_a_fresh_one(tmp_path: Path, template: Path) -> None:
     v, factory = verifier(tmp_path, template, containers=1)
     broken = {"once": True}
