@@ -69,5 +69,15 @@ class Sandbox(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class PrestartsSpare(Protocol):
+    """A sandbox whose reset() swaps in a spare started ahead (DockerSandbox) and starts the next one."""
+
+    def reset_last(self) -> None:
+        """reset(), starting no spare after it: the caller knows no further reset follows (a later
+        reset() still works; it starts its container itself)."""
+        ...
+
+
 class SandboxUnavailable(RuntimeError):
     """A provider cannot run here (no docker engine, no image); the message says what to do."""

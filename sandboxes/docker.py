@@ -24,6 +24,8 @@ reset() swaps in a fresh container from the same image: nothing a patch or a tes
 repo, /tmp, the repo's parent, site-packages, git state, background processes) survives it. A
 spare container is kept started (prestart=True), so reset() costs ~1 ms on the caller's path;
 removing the old container and starting the next spare (~0.2-0.4 s) happen in a background thread.
+reset_last() (the PrestartsSpare capability) starts no spare: a caller that knows no reset follows
+spares the engine a container start and removal.
 
 No container outlives its owner: close() removes it (context manager, exceptions,
 KeyboardInterrupt), an atexit hook and a SIGTERM/SIGHUP handler remove the ones still open,
@@ -146,19 +148,20 @@ class DockerSandbox:
         finally:
             unregister(container_id)
 
-    def _in_background(self, old: str | None) -> None:
+    def _in_background(self, old: str | None, spare: bool = True) -> None:
         """Removes the old container and starts the spare off the caller's path."""
-        if old is None and not self.prestart:
+        spare = spare and self.prestart
+        if old is None and not spare:
             return
-        self._background = threading.Thread(target=self._background_work, args=(old,),
+        self._background = threading.Thread(target=self._background_work, args=(old, spare),
                                             name="docker-sandbox-reset", daemon=True)
         self._background.start()
 
-    def _background_work(self, old: str | None) -> None:
+    def _background_work(self, old: str | None, spare: bool) -> None:
         try:
             if old is not None:
                 self._remove(old)
-            if self.prestart and not self._closed:
+            if spare and not self._closed:
                 self._spare_id = self._new_container()
         except Exception:  # noqa: BLE001 - the next reset() starts a container itself
             pass
@@ -170,6 +173,13 @@ class DockerSandbox:
 
     def reset(self) -> None:
         """A new container from the image: the repo, /tmp, every other path and process as built."""
+        self._reset(spare=True)
+
+    def reset_last(self) -> None:
+        """reset() without starting a spare after it (PrestartsSpare): no further reset is expected."""
+        self._reset(spare=False)
+
+    def _reset(self, spare: bool) -> None:
         if self._closed:
             raise RuntimeError("the sandbox is closed")
         self._wait_background()
@@ -181,7 +191,7 @@ class DockerSandbox:
                 if old is not None:
                     self._remove(old)
                 raise
-        self._in_background(old)
+        self._in_background(old, spare)
 
     def close(self) -> None:
         """Removes the container and the spare; safe to call again."""

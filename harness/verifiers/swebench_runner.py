@@ -18,6 +18,7 @@ from harness.problems.patches import key_digest
 from harness.records import Candidate, Problem, Verdict, VerdictStatus
 from harness.verifiers.flaky import FlakeCheck, FlakeStore, majority, summarize_runs
 from harness.verifiers.swebench_containers import WarmContainers
+from harness.verifiers.swebench_gold_runs import GoldRun, GoldRuns
 from harness.verifiers.swebench_grading import make_spec, status_map, swebench_version
 from harness.verifiers.swebench_run import (
     Instance,
@@ -31,6 +32,7 @@ from harness.verifiers.swebench_settings import (
     SWEBenchSettings,
     docker_sandbox_factory,
 )
+from sandboxes.base import PrestartsSpare
 from sandboxes.patching import refusal
 
 if TYPE_CHECKING:
@@ -89,7 +91,8 @@ class Batch:
         for by_key in groups.values():
             shared = self.instance_of(self.items[next(iter(by_key.values()))[0]][0])
             work = deque(by_key.values())  # this call's distinct patches, taken one at a time by its workers
-            shards = min(per_instance, len(work))
+            # gold runs of a flake check keep a container busy even for an instance with one candidate
+            shards = min(per_instance, max(len(work), self.judge.settings.flake_runs))
             self.futures += [self.pool.submit(InstanceWorker(self, shared, work).run) for _ in range(shards)]
         for index in range(len(self.items)):
             yield self._wait_for(index)
@@ -168,6 +171,7 @@ class SharedInstance:
         self.error: str | None = None
         self.prepared = False
         self.image_checked = False
+        self.gold_runs: GoldRuns | None = None  # the flake check's, once a container started it
 
     def get(self) -> tuple[Instance | None, str | None]:
         with self.lock:
@@ -206,6 +210,7 @@ class InstanceWorker:
     def run(self) -> None:
         """Never raises: every candidate gets a verdict; identical patches share one."""
         try:
+            self._share_flake_check()
             while (positions := self._take()) is not None:
                 verdict = self._verdict_for(self.batch.items[positions[0]][1])
                 for index in positions:
@@ -222,6 +227,19 @@ class InstanceWorker:
         except IndexError:
             return None
 
+    def _share_flake_check(self) -> None:
+        """Before any candidate: take part in the instance's gold runs (a worker with no candidate left
+        leaves after). A failure here is left to the candidates' own attempt, which reports it."""
+        if self.settings.flake_runs == 0 or self.batch.cancel.is_set() or not self.batch.own_containers:
+            return
+        instance, setup_error = self.shared.get()
+        if instance is None or setup_error is not None:
+            return
+        try:
+            self._ensure_flake_check(instance)
+        except Exception:  # noqa: BLE001 - each candidate's verdict says what broke
+            self.discard_sandbox()
+
     def _verdict_for(self, candidate: Candidate) -> Verdict:
         started = time.perf_counter()
         unusable = refusal(candidate.content)
@@ -233,8 +251,11 @@ class InstanceWorker:
         if instance is None or setup_error is not None:
             return self.judge.verdict(VerdictStatus.ERROR, {"note": setup_error}, 0.0)
         try:
-            with self.shared.lock:  # one flake check per instance, whichever worker gets here first
-                self._ensure_flake_check(instance)
+            if self.batch.own_containers:
+                self._ensure_flake_check(instance)  # one per instance, its gold runs shared by its containers
+            else:  # streamed calls share the containers: one worker runs the gold runs, the others wait holding none
+                with self.shared.lock:
+                    self._ensure_flake_check(instance)
             return self._judge(instance, candidate, started)
         except BadInstance as exc:
             self.discard_sandbox()
@@ -247,12 +268,15 @@ class InstanceWorker:
 
     # -- the sandbox --
 
-    def clean_sandbox(self, image: str) -> Sandbox:
-        """The instance's sandbox in its clean state: opened on first use, reset after each run."""
+    def clean_sandbox(self, image: str, last: bool = False) -> Sandbox:
+        """The instance's sandbox in its clean state: opened on first use, reset after each run.
+        `last`: this worker expects no further run, so no spare container is started for one."""
         if self.sandbox is None:
             self.sandbox, self.dirty = self.batch.open_sandbox(image), False
             self.shared.check_image(self.sandbox, image)
-        if self.dirty:
+        if self.dirty and last and isinstance(self.sandbox, PrestartsSpare):
+            self.sandbox.reset_last()
+        elif self.dirty:
             self.sandbox.reset()
         self.dirty = True
         return self.sandbox
@@ -266,30 +290,38 @@ class InstanceWorker:
     # -- flake check --
 
     def _ensure_flake_check(self, instance: Instance) -> None:
-        if instance.flake is not None or self.settings.flake_runs == 0:
+        """The instance's flake check, stored or run: its gold runs shared by the instance's containers."""
+        if self.settings.flake_runs == 0:
             return
         store = FlakeStore(self.judge.logs_dir)
-        stored = store.get(instance.id, self.settings.flake_runs, swebench_version())
-        instance.flake = stored or self._run_flake_check(instance)
-        if stored is None:
-            store.put(instance.flake)
-
-    def _run_flake_check(self, instance: Instance) -> FlakeCheck:
         gold = instance.problem.data.get("patch")
-        runs = self.settings.flake_runs
-        if not isinstance(gold, str) or not gold.strip():
-            return FlakeCheck(instance_id=instance.id, runs=runs, swebench_version=swebench_version(),
-                              note="the row has no gold patch ('patch'): no flake check")
-        status_maps: list[dict[str, str] | None] = []
-        resolved: list[bool] = []
-        logs: list[str] = []
-        for run in range(runs):
-            result = self._run_once(instance, gold, instance.logs / f"gold.flake{run + 1}.log")
-            status_maps.append(status_map(instance.spec, result.log) if result.status is None and result.log else None)
-            resolved.append(result.resolved)
-            logs.append(str(result.log) if result.log else "")
-        listed = [*instance.spec.FAIL_TO_PASS, *instance.spec.PASS_TO_PASS]
-        return summarize_runs(instance.id, listed, status_maps, resolved, swebench_version(), logs)
+        with self.shared.lock:
+            if instance.flake is not None:
+                return
+            if self.shared.gold_runs is None:
+                stored = store.get(instance.id, self.settings.flake_runs, swebench_version())
+                if stored is None and (not isinstance(gold, str) or not gold.strip()):
+                    stored = FlakeCheck(instance_id=instance.id, runs=self.settings.flake_runs,
+                                        swebench_version=swebench_version(),
+                                        note="the row has no gold patch ('patch'): no flake check")
+                    store.put(stored)
+                if stored is not None:
+                    instance.flake = stored
+                    return
+                self.shared.gold_runs = GoldRuns(self.settings.flake_runs)
+            gold_runs = self.shared.gold_runs
+        runs = gold_runs.work(lambda run: self._gold_run(instance, str(gold), run), self.batch.cancel)
+        with self.shared.lock:
+            if instance.flake is None:  # the first container past the wait summarizes
+                listed = [*instance.spec.FAIL_TO_PASS, *instance.spec.PASS_TO_PASS]
+                instance.flake = summarize_runs(instance.id, listed, [r.status_map for r in runs],
+                                                [r.resolved for r in runs], swebench_version(), [r.log for r in runs])
+                store.put(instance.flake)
+
+    def _gold_run(self, instance: Instance, gold: str, run: int) -> GoldRun:
+        result = self._run_once(instance, gold, instance.logs / f"gold.flake{run + 1}.log")
+        graded = status_map(instance.spec, result.log) if result.status is None and result.log else None
+        return GoldRun(status_map=graded, resolved=result.resolved, log=str(result.log) if result.log else "")
 
     # -- one candidate --
 
@@ -297,7 +329,9 @@ class InstanceWorker:
         patch = candidate.content
         stem = key_digest(candidate.key)
         (instance.logs / f"{stem}.diff").write_text(patch, encoding="utf-8", errors="surrogateescape")
-        first = self._run_once(instance, patch, instance.logs / f"{stem}.log")
+        # the queue is empty: unless a majority vote follows, this worker's last run (while the call owns its containers)
+        last = not self.work and self.batch.own_containers
+        first = self._run_once(instance, patch, instance.logs / f"{stem}.log", last=last)
         evidence = evidence_of(instance, first, patch)
         status = first.status or (VerdictStatus.PASSED if first.resolved else VerdictStatus.FAILED)
         if first.status is None and self._hinges_on_flaky(instance, evidence):
@@ -316,9 +350,9 @@ class InstanceWorker:
         return (self.settings.majority_runs > 1 and flake is not None and flake.flaky
                 and bool(evidence.get("lenient_resolved")))
 
-    def _run_once(self, instance: Instance, patch: str, log: Path) -> RunResult:
+    def _run_once(self, instance: Instance, patch: str, log: Path, last: bool = False) -> RunResult:
         started = time.perf_counter()
-        result = run_candidate(self.clean_sandbox(instance.spec.image), instance, patch, log, self.settings)
+        result = run_candidate(self.clean_sandbox(instance.spec.image, last), instance, patch, log, self.settings)
         result.duration_s = time.perf_counter() - started
         return result
 

@@ -22,7 +22,7 @@ from swebench.harness.grading import get_eval_report
 from swebench.harness.utils import make_test_spec
 
 from sandboxes import docker as docker_module
-from sandboxes.base import Limits, Sandbox, SandboxUnavailable
+from sandboxes.base import Limits, PrestartsSpare, Sandbox, SandboxUnavailable
 from sandboxes.docker import LABEL_RUN, DockerSandbox, cleanup_leftovers, docker_client
 from tests.swebench_toy import FAIL_TO_PASS, TOY_FLAKY_TEST, build_toy_instance, toy_patch
 
@@ -297,6 +297,23 @@ def test_reset_cost(docker_engine, docker_run_id, toy_instance):
 
 def containers_of(client: docker.DockerClient, run_id: str) -> list[str]:
     return [c["Id"] for c in client.api.containers(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})]
+
+
+def test_reset_last_starts_no_spare_and_a_later_reset_still_works(docker_engine, docker_run_id, toy_instance):
+    run_id = f"{docker_run_id}-last"
+    with DockerSandbox(toy_instance[1], run_id=run_id) as box:
+        assert isinstance(box, PrestartsSpare)
+        box._wait_background()
+        assert len(containers_of(docker_engine, run_id)) == 2  # the container and its spare
+        box.exec("echo dirty > /tmp/x")
+        box.reset_last()
+        box._wait_background()
+        assert containers_of(docker_engine, run_id) == [box.container_id]  # the old one removed, no spare
+        assert box.exec("ls /tmp").stdout == ""
+        box.exec("echo dirty > /tmp/x")
+        box.reset()  # without a spare it starts its container itself
+        assert box.exec("ls /tmp").stdout == ""
+    assert containers_of(docker_engine, run_id) == []
 
 
 def test_container_removed_after_an_exception(docker_engine, docker_run_id, toy_instance):

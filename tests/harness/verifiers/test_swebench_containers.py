@@ -166,18 +166,18 @@ def test_streamed_calls_share_warm_containers_and_close_them_at_the_end(tmp_path
 def test_streamed_calls_of_one_instance_at_once_share_one_flake_check(tmp_path: Path, template: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Its candidates all arrive at once, so their calls start together: one flake check, seen by every verdict."""
-    flake_checks: list[str] = []
-    real_check = swebench_runner.InstanceWorker._run_flake_check
+    gold_runs: list[int] = []
+    real_run = swebench_runner.InstanceWorker._gold_run
 
-    def counted(worker: swebench_runner.InstanceWorker, instance: Any) -> Any:
-        flake_checks.append(instance.id)
-        return real_check(worker, instance)
+    def counted(worker: swebench_runner.InstanceWorker, instance: Any, gold: str, run: int) -> Any:
+        gold_runs.append(run)
+        return real_run(worker, instance, gold, run)
 
-    monkeypatch.setattr(swebench_runner.InstanceWorker, "_run_flake_check", counted)
+    monkeypatch.setattr(swebench_runner.InstanceWorker, "_gold_run", counted)
     v, _ = verifier(tmp_path, template, flaky=True, containers=2, flake_runs=3, majority_runs=1)
     problem = toy_problem(template)
     feed = iter([[candidate(problem, patch) for patch in (GOLD, WRONG, PARTIAL, EDITS_TESTS)]])
     got = {c.content: verdict for c, verdict in LocalExecutor(2).verify_stream(v, {problem.id: problem}, feed)}
     assert [got[p].status for p in (WRONG, PARTIAL, EDITS_TESTS)] == [VerdictStatus.FAILED] * 3
-    assert flake_checks == [problem.id]  # once, not per call
+    assert sorted(gold_runs) == [0, 1, 2]  # one flake check's gold runs, not a check per call
     assert all(evidence_fields(verdict)["flaky_tests"] == ["tests/test_calc.py::test_flaky"] for verdict in got.values())

@@ -393,6 +393,59 @@ def test_a_free_container_takes_the_next_patch_while_a_slow_one_runs(tmp_path: P
     assert [patch for box, patch in applied if box == slow_box] == [slow]
 
 
+def test_the_flake_checks_gold_runs_use_every_container_even_for_one_candidate(tmp_path: Path, template: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    v, factory = verifier(tmp_path, template, flaky=True, containers=2, flake_runs=4, majority_runs=1)
+    gold_boxes: list[int] = []
+    second_box = threading.Event()
+    real_apply = LocalSandbox.apply_patch
+
+    def gated_apply(self: LocalSandbox, patch: str) -> PatchResult:
+        if patch == GOLD:
+            gold_boxes.append(factory.opened.index(self))
+            if len(set(gold_boxes)) == 2:
+                second_box.set()
+            second_box.wait(30)  # the first gold run is held until another container runs one too
+        return real_apply(self, patch)
+
+    monkeypatch.setattr(LocalSandbox, "apply_patch", gated_apply)
+    problem = toy_problem(template)
+    (verdict,) = v.verify_many([(problem, candidate(problem, WRONG))])
+    assert second_box.is_set() and sorted(set(gold_boxes)) == [0, 1] and len(gold_boxes) == 4
+    assert verdict.status is VerdictStatus.FAILED and evidence_fields(verdict)["flake_check"] is True
+    assert len(list((tmp_path / "logs" / problem.id).glob("gold.flake*.log"))) == 4
+    assert all(box.closed for box in factory.opened)
+
+
+def test_a_workers_last_reset_starts_no_spare(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    resets: list[str] = []
+
+    class SpareSandbox(LocalSandbox):  # the PrestartsSpare capability, as DockerSandbox has it
+        applying = False  # the stand-in's apply chain resets between its tries: not counted
+
+        def apply_patch(self, patch: str) -> PatchResult:
+            self.applying = True
+            try:
+                return super().apply_patch(patch)
+            finally:
+                self.applying = False
+
+        def reset(self) -> None:
+            if not self.applying:
+                resets.append("reset")
+            super().reset()
+
+        def reset_last(self) -> None:
+            resets.append("last")
+            super().reset()
+
+    monkeypatch.setattr(sys.modules[__name__], "LocalSandbox", SpareSandbox)
+    v, _ = verifier(tmp_path, template, containers=1)
+    statuses = [status for status, _ in judge(v, toy_problem(template), GOLD, WRONG, PARTIAL)]
+    assert statuses == [VerdictStatus.PASSED, VerdictStatus.FAILED, VerdictStatus.FAILED]
+    assert resets == ["reset", "last"]  # before the second patch, before the third and last
+
+
 def test_a_broken_sandbox_is_an_error_and_the_next_candidate_gets_a_fresh_one(tmp_path: Path, template: Path) -> None:
     v, factory = verifier(tmp_path, template, containers=1)
     broken = {"once": True}
@@ -438,7 +491,8 @@ def test_bind_run_dir_places_logs_in_the_run(tmp_path: Path, template: Path) -> 
 
 
 def test_flake_check_finds_the_flaky_test_and_majority_decides(tmp_path: Path, template: Path) -> None:
-    v, factory = verifier(tmp_path, template, flaky=True, flake_runs=3, majority_runs=3)
+    # One container: the stand-in's flaky test counts its runs per sandbox (fails every third).
+    v, factory = verifier(tmp_path, template, flaky=True, flake_runs=3, majority_runs=3, containers=1)
     problem = toy_problem(template)
     (gold, e_gold), (wrong, e_wrong) = judge(v, problem, GOLD, WRONG)
     checks = load_flake_checks(tmp_path / "logs")
@@ -458,7 +512,8 @@ def test_flake_check_finds_the_flaky_test_and_majority_decides(tmp_path: Path, t
 
 def test_strict_and_lenient_grades_differ_only_on_flaky_tests(tmp_path: Path, template: Path) -> None:
     problem = toy_problem(template)
-    first, _ = verifier(tmp_path, template, flaky=True, flake_runs=3, majority_runs=1)
+    # One container: the stand-in's flaky test counts its runs per sandbox (fails every third).
+    first, _ = verifier(tmp_path, template, flaky=True, flake_runs=3, majority_runs=1, containers=1)
     judge(first, problem, WRONG)  # stores the flake check: test_flaky is flaky
     original = LocalSandbox.reset
 
