@@ -43,11 +43,9 @@ import io
 import math
 import os
 import posixpath
-import shlex
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,7 +75,7 @@ __all__ = ["LABEL_KIND", "LABEL_OWNER", "LABEL_RUN", "DockerSandbox", "cleanup_l
            "docker_client", "owner_tag", "require_image"]
 
 KEEPER = ["sleep", "infinity"]  # the container's only long-lived process, under docker-init
-SCRATCH = "/run/monkeys"  # our own files in the container (stdin, patch): outside the repo and /tmp
+SCRATCH = "/run/monkeys"  # our own files in the container (the patch): outside the repo and /tmp
 CLIENT_GRACE_S = 10.0  # the client gives up this long after the in-container timeout should have fired
 
 
@@ -254,30 +252,27 @@ class DockerSandbox:
 
     # -- commands
 
-    def _wrap(self, argv: list[str], timeout_s: float, stdin_path: str | None) -> list[str]:
-        """timeout SIGKILLs the whole process group; the shell sets RLIMIT_CPU and stdin first."""
+    def _wrap(self, argv: list[str], timeout_s: float, piped: bool) -> list[str]:
+        """timeout SIGKILLs the whole process group; the shell sets RLIMIT_CPU, and stdin to /dev/null
+        unless it is the exec's own pipe (`piped`)."""
         cpu_s = self.limits.cpu_s
         if timeout_s > self.limits.wall_s:  # a call given more time than the limits gets that much CPU too
             cpu_s = max(cpu_s, math.ceil(timeout_s))
-        source = shlex.quote(stdin_path) if stdin_path else "/dev/null"
-        script = f"ulimit -t {cpu_s}; exec 0<{source}; "
-        script += f"rm -f {source}; " if stdin_path else ""
+        script = f"ulimit -t {cpu_s}; " + ("" if piped else "exec 0</dev/null; ")
         return ["timeout", "-s", "KILL", f"{timeout_s:.3f}", "sh", "-c", script + 'exec "$@"', "sh", *argv]
 
     def exec(self, command: str | Sequence[str], *, timeout_s: float | None = None,
              stdin: str | None = None, workdir: str | None = None) -> ExecResult:
-        """Run `command` (a string goes to bash -c) with the limits; never raises on timeout."""
+        """Run `command` (a string goes to bash -c) with the limits; never raises on timeout.
+        `stdin` goes through the exec's own attach stream (no file written first), then end of file."""
         timeout = max(timeout_s if timeout_s is not None else self.limits.wall_s, 0.001)
         argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
-        stdin_path = None
-        if stdin is not None:
-            stdin_path = f"{SCRATCH}/stdin-{uuid.uuid4().hex}"
-            self._put({stdin_path: (stdin.encode(), 0o600)})
+        piped = stdin is not None
         started = time.monotonic()
         api = self._client.api
-        exec_id = api.exec_create(self.container_id, self._wrap(argv, timeout, stdin_path),
+        exec_id = api.exec_create(self.container_id, self._wrap(argv, timeout, piped), stdin=piped,
                                   workdir=self._abs(workdir or self.workdir), stdout=True, stderr=True)["Id"]
-        capture = self._run_capture(exec_id, timeout + CLIENT_GRACE_S)
+        capture = self._run_capture(exec_id, timeout + CLIENT_GRACE_S, stdin.encode() if stdin is not None else None)
         duration = time.monotonic() - started
         code = api.exec_inspect(exec_id).get("ExitCode")
         timed_out = capture.gave_up or (code == 137 and duration >= timeout)
@@ -292,10 +287,10 @@ class DockerSandbox:
             timed_out=timed_out, output_truncated=capture.truncated, duration_s=duration,
         )
 
-    def _run_capture(self, exec_id: str, deadline_s: float) -> Capture:
-        """Drains the exec in a thread; past the deadline (engine stuck) kills and gives up."""
+    def _run_capture(self, exec_id: str, deadline_s: float, stdin: bytes | None) -> Capture:
+        """Feeds and drains the exec in threads; past the deadline (engine stuck) kills and gives up."""
         capture = Capture(self.limits.output_bytes)
-        reader = threading.Thread(target=capture.drain, args=(self._client.api, exec_id), daemon=True)
+        reader = threading.Thread(target=capture.drain, args=(self._client.api, exec_id, stdin), daemon=True)
         reader.start()
         reader.join(deadline_s)
         if reader.is_alive():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 from docker.utils.socket import frames_iter
@@ -27,10 +28,14 @@ class Capture:
         if room > 0:
             buf += chunk[:room]
 
-    def drain(self, api: Any, exec_id: str) -> None:
+    def drain(self, api: Any, exec_id: str, stdin: bytes | None = None) -> None:
+        """Reads the exec's output until it ends; `stdin` is written meanwhile (a thread, so that a
+        command that writes before it reads never blocks us), then closed: the command reads end of file."""
         try:
             self.sock = api.exec_start(exec_id, socket=True)
             raw_socket(self.sock).settimeout(None)  # a quiet command may run for long
+            if stdin is not None:
+                threading.Thread(target=feed, args=(raw_socket(self.sock), stdin), daemon=True).start()
             for stream, data in frames_iter(self.sock, tty=False):
                 self.add(self.err if stream == 2 else self.out, data)
         except Exception as exc:  # noqa: BLE001 - reported to the waiting thread
@@ -46,6 +51,15 @@ class Capture:
             except OSError:
                 pass
             sock.close()
+
+
+def feed(sock: socket.socket, data: bytes) -> None:
+    """Writes an exec's stdin and half-closes the stream (the engine passes that on as end of file)."""
+    try:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:  # the command ended without reading it all
+        pass
 
 
 def raw_socket(sock: Any) -> Any:

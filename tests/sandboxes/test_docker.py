@@ -52,6 +52,19 @@ def test_exec_output_exit_code_stdin_and_workdir(toy_box):
     assert toy_box.exec("cat").stdout == ""  # no stdin: end of file at once, never a hang
 
 
+def test_stdin_goes_through_the_exec_stream_whole_and_ends(toy_box):
+    big = "".join(f"line {i} \u00e9\n" for i in range(200_000))  # 2.6 MB: many times a pipe's buffer
+    r = toy_box.exec(["python3", "-c", "import sys, hashlib; d = sys.stdin.buffer.read(); "
+                                       "print(len(d), hashlib.sha256(d).hexdigest())"], stdin=big)
+    import hashlib  # noqa: PLC0415
+    data = big.encode()
+    assert r.stdout.split() == [str(len(data)), hashlib.sha256(data).hexdigest()]
+    # A command that never reads its stdin neither hangs nor fails; nothing is left in the container.
+    assert toy_box.exec("echo done", stdin=big, timeout_s=60).stdout == "done\n"
+    assert toy_box.exec("head -c 5", stdin=big).stdout == "line "
+    assert toy_box.exec("ls -A /run/monkeys 2>/dev/null | wc -l").stdout.strip() == "0"
+
+
 def test_exec_timeout_kills_the_whole_process_tree(toy_box):
     before = processes(toy_box)
     r = toy_box.exec("sleep 300 & setsid sleep 301 & (sleep 302 &); echo started; sleep 303", timeout_s=1)
@@ -64,7 +77,7 @@ def test_exec_timeout_kills_the_whole_process_tree(toy_box):
 
 def test_client_side_deadline_when_the_in_container_timeout_does_not_fire(toy_box, monkeypatch):
     # As if `timeout` were missing or ignored in the image: the client gives up and kills everything.
-    monkeypatch.setattr(DockerSandbox, "_wrap", lambda self, argv, timeout_s, stdin_path: argv)
+    monkeypatch.setattr(DockerSandbox, "_wrap", lambda self, argv, timeout_s, piped: argv)
     monkeypatch.setattr(docker_module, "CLIENT_GRACE_S", 0.5)
     before = processes(toy_box)
     r = toy_box.exec("sleep 60", timeout_s=1)
