@@ -19,13 +19,36 @@ from rich.progress import (
 LOG_EVERY_S = 5.0
 
 
-class ProgressBar:
+class _Display:
+    """What both displays share: a rich display while live, else a line at most every LOG_EVERY_S."""
+
+    enabled: bool
+    _rich: Progress | None = None
+    _last_log = 0.0
+
+    def _line(self) -> str:
+        raise NotImplementedError
+
+    def _log(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_log >= LOG_EVERY_S:
+            print(self._line(), file=sys.stderr, flush=True)
+            self._last_log = now
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+        elif self.enabled:
+            self._log(force=True)
+
+
+class ProgressBar(_Display):
     def __init__(self, description: str, total: int, enabled: bool = True) -> None:
         self.description, self.total, self.enabled = description, total, enabled
         self.done = 0
         self._live = enabled and sys.stderr.isatty()
         self._last_log = 0.0
-        self._rich: Progress | None = None
+        self._rich = None
 
     def __enter__(self) -> ProgressBar:
         if self._live:
@@ -44,20 +67,11 @@ class ProgressBar:
         elif self.enabled:
             self._log()
 
-    def _log(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_log >= LOG_EVERY_S:
-            print(f"{self.description}: {self.done}/{self.total}", file=sys.stderr, flush=True)
-            self._last_log = now
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._rich is not None:
-            self._rich.stop()
-        elif self.enabled:
-            self._log(force=True)
+    def _line(self) -> str:
+        return f"{self.description}: {self.done}/{self.total}"
 
 
-class StageBars:
+class StageBars(_Display):
     """Sampling and verification at once: two bars on a terminal, one line for both elsewhere.
 
     The verifying total grows as sampling stores new candidates.
@@ -68,7 +82,7 @@ class StageBars:
         self.counts = {"sampling": [0, sampling_total], "verifying": [0, 0]}
         self._live = enabled and sys.stderr.isatty()
         self._last_log = 0.0
-        self._rich: Progress | None = None
+        self._rich = None
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> StageBars:
@@ -100,15 +114,5 @@ class StageBars:
         elif self.enabled:
             self._log()
 
-    def _log(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_log >= LOG_EVERY_S:
-            line = ", ".join(f"{stage}: {done}/{total}" for stage, (done, total) in self.counts.items())
-            print(line, file=sys.stderr, flush=True)
-            self._last_log = now
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._rich is not None:
-            self._rich.stop()
-        elif self.enabled:
-            self._log(force=True)
+    def _line(self) -> str:
+        return ", ".join(f"{stage}: {done}/{total}" for stage, (done, total) in self.counts.items())
