@@ -107,27 +107,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
 def test_sigkill_while_sampling_and_verifying_then_resume_equals_uninterrupted(tmp_path):
     """Streaming: killed once verdicts are stored and sampling is still going, then resumed; and the
     same run in the sequential order (verify.streaming: false) gives the same verdicts."""
-    config = write_config(tmp_path)
-    killed = tmp_path / "killed"
-    proc = monkeys("run", str(config), "--out", str(killed))
-    deadline = time.monotonic() + 120
-    while stored_rows(killed, "verdicts") < 20 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run finished before it could be stopped; make it longer"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert stored_rows(killed, "verdicts") >= 20 and stored_attempts(killed) < 20 * 3000
-
-    resumed = monkeys("run", str(config), "--out", str(killed))
-    _, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
-    sequential = monkeys("run", str(config), "--out", str(tmp_path / "sequential"), "--set", "verify.streaming=false")
-    _, err = sequential.communicate(timeout=300)
-    assert sequential.returncode == 0, err
-    got = (killed / "verdicts.jsonl").read_text().splitlines()
-    assert len(got) == 20 * 3000
-    assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()
-
+    check_kill_resume_equals_sequential(tmp_path, write_config(tmp_path), verdicts_first=20, total=20 * 3000)
 
 CODE_CONFIG = """
 name: killcode
@@ -144,15 +124,21 @@ def test_sigkill_while_a_batch_verifier_streams_then_resume_equals_uninterrupted
     verdicts are stored and sampling goes on, resumed, and compared with the sequential order."""
     config = tmp_path / "code.yaml"
     config.write_text(CODE_CONFIG.format(data=ROOT / "configs/data/demo_code.jsonl"))
+    check_kill_resume_equals_sequential(tmp_path, config, verdicts_first=10, total=8 * 200)
+
+
+def check_kill_resume_equals_sequential(tmp_path: Path, config: Path, verdicts_first: int, total: int) -> None:
+    """SIGKILL once `verdicts_first` verdicts are stored while sampling goes on, resume, and compare the
+    verdicts line for line with the same run in the sequential order (verify.streaming: false)."""
     killed = tmp_path / "killed"
     proc = monkeys("run", str(config), "--out", str(killed))
     deadline = time.monotonic() + 120
-    while stored_rows(killed, "verdicts") < 10 and proc.poll() is None and time.monotonic() < deadline:
+    while stored_rows(killed, "verdicts") < verdicts_first and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be stopped; make it longer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert stored_rows(killed, "verdicts") >= 10 and stored_attempts(killed) < 8 * 200
+    assert stored_rows(killed, "verdicts") >= verdicts_first and stored_attempts(killed) < total
 
     resumed = monkeys("run", str(config), "--out", str(killed))
     _, err = resumed.communicate(timeout=300)
@@ -161,5 +147,5 @@ def test_sigkill_while_a_batch_verifier_streams_then_resume_equals_uninterrupted
     _, err = sequential.communicate(timeout=300)
     assert sequential.returncode == 0, err
     got = (killed / "verdicts.jsonl").read_text().splitlines()
-    assert len(got) == 8 * 200
+    assert len(got) == total
     assert got == (tmp_path / "sequential" / "verdicts.jsonl").read_text().splitlines()
