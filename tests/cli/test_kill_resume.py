@@ -109,6 +109,7 @@ def test_sigkill_while_sampling_and_verifying_then_resume_equals_uninterrupted(t
     same run in the sequential order (verify.streaming: false) gives the same verdicts."""
     check_kill_resume_equals_sequential(tmp_path, write_config(tmp_path), verdicts_first=20, total=20 * 3000)
 
+
 CODE_CONFIG = """
 name: killcode
 task: humaneval
